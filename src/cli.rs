@@ -1,0 +1,252 @@
+//! The command line: clap definitions, the single-dash spellings that
+//! `go tool pprof` and go-torch users type (`-alloc_space`,
+//! `-sample_index=delay`), and their translation into a [`Config`].
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::fold::{FoldOptions, SampleSelection};
+use crate::output::Destination;
+use crate::render::{RenderOptions, PALETTES};
+use crate::Config;
+
+/// Sample-type shortcuts pprof accepts as flags, each naming a sample type.
+const SAMPLE_TYPE_FLAGS: &[(&str, &str)] = &[
+    ("alloc_space", "alloc_space"),
+    ("alloc_objects", "alloc_objects"),
+    ("inuse_space", "inuse_space"),
+    ("inuse_objects", "inuse_objects"),
+    ("total_delay", "delay"),
+    ("contentions", "contentions"),
+];
+
+/// Make a flame graph from a Go pprof profile.
+///
+/// Reads a profile written by runtime/pprof, net/http/pprof or `go test
+/// -cpuprofile/-memprofile` (gzip or plain protobuf) and writes an
+/// interactive SVG flame graph whose numbers match `go tool pprof`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "torch",
+    version,
+    after_help = "Sample types can also be chosen with pprof's spellings: -alloc_space, \
+-alloc_objects, -inuse_space, -inuse_objects, -total_delay, -contentions, -mean_delay, \
+-sample_index=NAME.\n\nExamples:\n  torch cpu.pprof\n  torch -alloc_space pkg.test mem.out \
+--colors=mem\n  torch -r heap.pb.gz | sort -k2 -n | tail"
+)]
+pub struct Args {
+    /// Profile files, optionally preceded by the binary they came from
+    /// (`torch pkg.test mem.out`). Several profiles of the same kind are merged.
+    #[arg(value_name = "[BINARY] PROFILE", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Sample type to show, by name (alloc_space, inuse_objects, cpu, delay…) or
+    /// index. Default: the profile's default type, else its last.
+    #[arg(long = "sample-index", value_name = "NAME|N")]
+    pub sample_index: Option<String>,
+
+    /// Show the mean value per event (the chosen type divided by the first).
+    #[arg(long)]
+    pub mean: bool,
+
+    /// Mean delay per contention (block and mutex profiles).
+    #[arg(long = "mean-delay", conflicts_with_all = ["sample_index", "mean"])]
+    pub mean_delay: bool,
+
+    /// Output SVG file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "torch.svg"
+    )]
+    pub file: PathBuf,
+
+    /// Print the SVG to standard output instead of writing a file.
+    #[arg(short = 'p', long = "print")]
+    pub print: bool,
+
+    /// Print folded stacks (`a;b;c value`) to standard output instead of an SVG.
+    #[arg(short = 'r', long = "raw", conflicts_with = "print")]
+    pub raw: bool,
+
+    /// Colour palette. Default: mem for memory profiles, hot otherwise.
+    #[arg(long, value_name = "PALETTE", value_parser = clap::builder::PossibleValuesParser::new(PALETTES))]
+    pub colors: Option<String>,
+
+    /// Graph title. Default: "Flame Graph" ("Icicle Graph" with --inverted).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    pub width: u32,
+
+    /// Colour by a weighted hash of function names (similar names, similar colours).
+    #[arg(long)]
+    pub hash: bool,
+
+    /// Keep colours stable across runs in a palette file (default palette.map).
+    #[arg(long = "cp", value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "palette.map")]
+    pub consistent_palette: Option<PathBuf>,
+
+    /// Merge stacks from the leaf: a flame graph of callers.
+    #[arg(long)]
+    pub reverse: bool,
+
+    /// Draw an icicle graph (root at the top).
+    #[arg(long)]
+    pub inverted: bool,
+
+    /// Omit frames narrower than this many pixels.
+    #[arg(
+        long = "minwidth",
+        alias = "min-width",
+        value_name = "PIXELS",
+        default_value_t = 0.1
+    )]
+    pub min_width: f64,
+
+    /// Largest decompressed profile accepted, in bytes.
+    #[arg(long = "max-size", value_name = "BYTES", default_value_t = crate::profile::DEFAULT_MAX_SIZE, hide = true)]
+    pub max_size: u64,
+}
+
+impl Args {
+    /// Parses the process arguments, accepting pprof's single-dash spellings.
+    pub fn parse_from_env() -> Self {
+        Args::parse_from(normalize(std::env::args_os()))
+    }
+
+    /// Parses `args` (program name first), accepting pprof's spellings.
+    pub fn try_parse_normalized<I>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = OsString>,
+    {
+        Args::try_parse_from(normalize(args))
+    }
+
+    pub fn into_config(self) -> Config {
+        let (selection, mean) = if self.mean_delay {
+            (SampleSelection::Named("delay".into()), true)
+        } else {
+            let selection = self
+                .sample_index
+                .map_or(SampleSelection::Default, SampleSelection::Named);
+            (selection, self.mean)
+        };
+        Config {
+            inputs: self.inputs,
+            fold: FoldOptions { selection, mean },
+            render: RenderOptions {
+                colors: self.colors,
+                title: self.title,
+                width: self.width as usize,
+                hash: self.hash,
+                inverted: self.inverted,
+                reverse: self.reverse,
+                min_width: self.min_width,
+            },
+            output: if self.print {
+                Destination::Stdout
+            } else {
+                Destination::File(self.file)
+            },
+            raw: self.raw,
+            consistent_palette: self.consistent_palette,
+            max_size: self.max_size,
+        }
+    }
+}
+
+/// Rewrites pprof/go-torch spellings into the ones clap knows:
+/// `-alloc_space` → `--sample-index=alloc_space`, `-sample_index=X` and
+/// `-sample_index X` → `--sample-index=X`, `-mean_delay` → `--mean-delay`.
+/// Double-dash forms (`--alloc_space`) work too. Nothing after `--` changes.
+pub fn normalize<I>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = OsString>,
+{
+    let mut out = Vec::new();
+    let mut args = args.into_iter();
+    if let Some(program) = args.next() {
+        out.push(program);
+    }
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else {
+            out.push(arg);
+            continue;
+        };
+        if text == "--" {
+            out.push(arg);
+            out.extend(args);
+            break;
+        }
+        let Some(flag) = text.strip_prefix("--").or_else(|| text.strip_prefix('-')) else {
+            out.push(arg);
+            continue;
+        };
+        if let Some((_, name)) = SAMPLE_TYPE_FLAGS.iter().find(|(f, _)| *f == flag) {
+            out.push(format!("--sample-index={name}").into());
+        } else if flag == "mean_delay" {
+            out.push("--mean-delay".into());
+        } else if flag == "mean" {
+            out.push("--mean".into());
+        } else if let Some(value) = flag.strip_prefix("sample_index=") {
+            out.push(format!("--sample-index={value}").into());
+        } else if flag == "sample_index" {
+            out.push("--sample-index".into());
+        } else {
+            out.push(arg);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        let argv = std::iter::once("torch")
+            .chain(args.iter().copied())
+            .map(OsString::from);
+        Args::try_parse_normalized(argv).unwrap().into_config()
+    }
+
+    #[test]
+    fn defaults_match_library_defaults() {
+        let config = parse(&["p.pb.gz"]);
+        let expected = Config {
+            inputs: vec![PathBuf::from("p.pb.gz")],
+            ..Config::default()
+        };
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn pprof_spellings_select_sample_types() {
+        let named = |name: &str| SampleSelection::Named(name.to_owned());
+        for (args, want) in [
+            (vec!["-alloc_space", "p"], named("alloc_space")),
+            (vec!["--inuse_objects", "p"], named("inuse_objects")),
+            (vec!["-total_delay", "p"], named("delay")),
+            (vec!["-sample_index=cpu", "p"], named("cpu")),
+            (vec!["-sample_index", "1", "p"], named("1")),
+            (vec!["--sample-index", "samples", "p"], named("samples")),
+        ] {
+            assert_eq!(parse(&args).fold.selection, want, "{args:?}");
+        }
+        let mean = parse(&["-mean_delay", "p"]).fold;
+        assert_eq!((mean.selection, mean.mean), (named("delay"), true));
+    }
+
+    #[test]
+    fn arguments_after_double_dash_are_untouched() {
+        let config = parse(&["--", "-alloc_space"]);
+        assert_eq!(config.inputs, vec![PathBuf::from("-alloc_space")]);
+        assert_eq!(config.fold.selection, SampleSelection::Default);
+    }
+}

@@ -1,0 +1,57 @@
+//! The library's error type. Each variant names the input or output it is
+//! about; the underlying cause is its `source`, so `main` can print the
+//! whole chain on one line.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::fold::FoldError;
+use crate::profile::DecodeError;
+use crate::render::RenderError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: cannot read", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{input}")]
+    Decode {
+        input: String,
+        #[source]
+        source: DecodeError,
+    },
+    #[error("{input}: the profile has no samples")]
+    NoSamples { input: String },
+    #[error("{input}")]
+    Fold {
+        input: String,
+        #[source]
+        source: FoldError,
+    },
+    #[error("{}: is an executable, not a profile; give the profile after it: torch {} PROFILE", .path.display(), .path.display())]
+    BinaryWithoutProfile { path: PathBuf },
+    #[error("{input}: cannot draw the flame graph")]
+    Render {
+        input: String,
+        #[source]
+        source: RenderError,
+    },
+    #[error("{}: cannot write", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write to standard output")]
+    Stdout(#[source] io::Error),
+}
+
+impl Error {
+    /// True when the only problem is a reader that went away (`torch -r | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}

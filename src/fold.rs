@@ -1,0 +1,233 @@
+//! Profiles → folded stacks (`root;child;leaf value`) for one sample type.
+//!
+//! Owns the choice of sample type (pprof's rules), the walk from root to leaf
+//! over locations and their inlined lines, and the cleaning of frame names so
+//! they survive the folded text format.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use crate::profile::{Location, Profile, ValueType};
+
+/// Which sample type to fold, as the user asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SampleSelection {
+    /// The profile's `default_sample_type`, else its last sample type.
+    #[default]
+    Default,
+    /// By name (`alloc_space`) or, when it parses as one, by position (`0`).
+    Named(String),
+}
+
+/// How to reduce the sample values of the chosen type.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FoldOptions {
+    pub selection: SampleSelection,
+    /// Show the mean value per event: the chosen value divided by the first
+    /// sample type (pprof's `-mean`; `-mean_delay` is `delay` with this).
+    pub mean: bool,
+}
+
+/// Folded stacks of one sample type, sorted by stack, zero values left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folded {
+    pub sample_type: ValueType,
+    pub mean: bool,
+    pub stacks: Vec<(String, i64)>,
+    /// The total pprof reports for this sample type: all samples, including
+    /// those without a stack; for a mean, total value over total events.
+    pub total: i64,
+}
+
+/// Shown for samples recorded without any stack (goroutine profiles have
+/// them), so the flame graph's total still matches pprof's.
+pub const NO_STACK_FRAME: &str = "[no stack]";
+
+/// Why a fold could not be done.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FoldError {
+    #[error("unknown sample type {asked:?}; this profile has: {available}")]
+    UnknownSampleType { asked: String, available: String },
+    #[error("--mean needs a count as the first sample type, and the profile has only one type")]
+    MeanWithoutCount,
+    #[error("sample types differ from the first profile's ({first}); cannot merge")]
+    Mismatch { first: String },
+}
+
+/// Picks the sample type index `selection` names in `profile`.
+pub fn select_sample_type(
+    profile: &Profile,
+    selection: &SampleSelection,
+) -> Result<usize, FoldError> {
+    match selection {
+        SampleSelection::Default => Ok(profile.default_sample_type_index()),
+        SampleSelection::Named(asked) => profile
+            .sample_type_index(asked)
+            .or_else(|| {
+                asked
+                    .parse()
+                    .ok()
+                    .filter(|&i| i < profile.sample_types.len())
+            })
+            .ok_or_else(|| FoldError::UnknownSampleType {
+                asked: asked.clone(),
+                available: profile.sample_type_names(),
+            }),
+    }
+}
+
+/// Folds one or more profiles (with identical sample types) into one set of
+/// stacks. On failure, the error comes with the position of the profile at fault.
+pub fn fold(profiles: &[&Profile], options: &FoldOptions) -> Result<Folded, (usize, FoldError)> {
+    let first = profiles.first().expect("fold needs at least one profile");
+    let index = select_sample_type(first, &options.selection).map_err(|e| (0, e))?;
+    if options.mean && index == 0 {
+        return Err((0, FoldError::MeanWithoutCount));
+    }
+    let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
+    let (mut total, mut total_events) = (0i64, 0i64);
+    for (position, profile) in profiles.iter().enumerate() {
+        if profile.sample_types != first.sample_types {
+            return Err((
+                position,
+                FoldError::Mismatch {
+                    first: first.sample_type_names(),
+                },
+            ));
+        }
+        let frames = location_frames(profile);
+        let mut stack = String::new();
+        for sample in &profile.samples {
+            let value = sample.values[index];
+            let events = if options.mean { sample.values[0] } else { 0 };
+            total = total.saturating_add(value);
+            total_events = total_events.saturating_add(events);
+            build_stack(&mut stack, &sample.locations, &frames);
+            let entry = match sums.get_mut(stack.as_str()) {
+                Some(entry) => entry,
+                None => sums.entry(stack.clone()).or_default(),
+            };
+            entry.0 = entry.0.saturating_add(value);
+            entry.1 = entry.1.saturating_add(events);
+        }
+    }
+    let mut stacks: Vec<(String, i64)> = sums
+        .into_iter()
+        .map(|(stack, (value, events))| (stack, reduce(value, events, options.mean)))
+        .filter(|&(_, value)| value != 0)
+        .collect();
+    stacks.sort_unstable();
+    Ok(Folded {
+        sample_type: first.sample_types[index].clone(),
+        mean: options.mean,
+        stacks,
+        total: reduce(total, total_events, options.mean),
+    })
+}
+
+/// A value, or a mean per event truncated like pprof's integer division.
+fn reduce(value: i64, events: i64, mean: bool) -> i64 {
+    match (mean, events) {
+        (false, _) => value,
+        (true, 0) => 0,
+        (true, events) => value / events,
+    }
+}
+
+/// Each location's frames as folded text, root-side first (`outer;inlined`).
+fn location_frames(profile: &Profile) -> Vec<String> {
+    profile
+        .locations
+        .iter()
+        .map(|location| location_frame_text(profile, location))
+        .collect()
+}
+
+fn location_frame_text(profile: &Profile, location: &Location) -> String {
+    let names: Vec<Cow<str>> = location
+        .lines
+        .iter()
+        .rev()
+        .map(|line| profile.functions[line.function].name.as_str())
+        .filter(|name| !name.is_empty())
+        .map(clean_frame_name)
+        .collect();
+    if names.is_empty() {
+        return format!("0x{:x}", location.address);
+    }
+    names.join(";")
+}
+
+/// Joins a sample's locations (leaf first in the profile) root first.
+fn build_stack(stack: &mut String, locations: &[usize], frames: &[String]) {
+    stack.clear();
+    for (i, &location) in locations.iter().rev().enumerate() {
+        if i > 0 {
+            stack.push(';');
+        }
+        stack.push_str(&frames[location]);
+    }
+    if stack.is_empty() {
+        stack.push_str(NO_STACK_FRAME);
+    }
+}
+
+/// Makes a function name safe as one frame of a folded line: `;` separates
+/// frames (Go generic shapes contain `; `), control characters would break
+/// lines, and a trailing ` <digits>` would be read as the sample count.
+pub fn clean_frame_name(name: &str) -> Cow<'_, str> {
+    let needs_work =
+        name.contains(|c: char| c == ';' || c.is_control()) || ends_with_space_digits(name);
+    if !needs_work {
+        return Cow::Borrowed(name);
+    }
+    let mut cleaned: String = name
+        .chars()
+        .map(|c| match c {
+            ';' => ':',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    if ends_with_space_digits(&cleaned) {
+        let space = cleaned.rfind(' ').expect("checked above");
+        cleaned.replace_range(space..=space, "_");
+    }
+    Cow::Owned(cleaned)
+}
+
+fn ends_with_space_digits(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let digits = bytes
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    digits > 0 && bytes.len() > digits && bytes[bytes.len() - digits - 1] == b' '
+}
+
+/// Writes `stack value` lines, one per stack.
+pub fn write_folded(folded: &Folded, mut out: impl Write) -> io::Result<()> {
+    for (stack, value) in &folded.stacks {
+        writeln!(out, "{stack} {value}")?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_separators_and_trailing_counts() {
+        assert_eq!(
+            clean_frame_name("slices.SortFunc[go.shape.struct { a string; b []int }]"),
+            "slices.SortFunc[go.shape.struct { a string: b []int }]"
+        );
+        assert_eq!(clean_frame_name("weird 123"), "weird_123");
+        assert_eq!(clean_frame_name("line\nbreak 7"), "line break_7");
+        assert_eq!(clean_frame_name("main.main"), "main.main");
+        assert_eq!(clean_frame_name("123"), "123");
+    }
+}

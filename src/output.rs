@@ -1,0 +1,94 @@
+//! Where results go: a file written atomically, or standard output.
+//!
+//! A file is first written to a temporary file in the same directory and then
+//! renamed over the target, so a failed or interrupted run never leaves a
+//! truncated file and never replaces a good one.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// Where the result of a run is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    File(PathBuf),
+    Stdout,
+}
+
+/// Writes `contents` to `destination`.
+pub fn write(destination: &Destination, contents: &[u8]) -> Result<(), Error> {
+    match destination {
+        Destination::Stdout => write_stdout(contents),
+        Destination::File(path) => write_atomically(path, |file| file.write_all(contents)),
+    }
+}
+
+/// Writes everything to standard output at once.
+pub fn write_stdout(contents: &[u8]) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(contents)
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
+}
+
+/// Creates `path` through a temporary sibling file and a rename.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
+) -> Result<(), Error> {
+    let fail = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".torch-")
+        .suffix(".tmp")
+        .tempfile_in(directory)
+        .map_err(fail)?;
+    fill(temp.as_file_mut())
+        .and_then(|()| temp.as_file_mut().sync_all())
+        .map_err(fail)?;
+    keep_permissions_of_existing(path, temp.as_file()).map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// A temp file is created `0600`; a new output should be readable like any
+/// file the user creates, and a replaced one keeps its mode.
+fn keep_permissions_of_existing(path: &Path, temp: &fs::File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match fs::metadata(path) {
+            Ok(existing) => existing.permissions().mode(),
+            Err(_) => 0o644,
+        };
+        temp.set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, temp);
+    Ok(())
+}
+
+/// Fails early, before any slow work, when `path` cannot be created because
+/// its directory is missing.
+pub fn check_directory(path: &Path) -> Result<(), Error> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => return Ok(()),
+    };
+    if directory.is_dir() {
+        return Ok(());
+    }
+    Err(Error::Write {
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::NotFound, "the directory does not exist"),
+    })
+}

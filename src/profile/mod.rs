@@ -1,0 +1,128 @@
+//! The resolved profile model every later stage works on.
+//!
+//! Decoders (`proto` for pprof protobuf; legacy text formats later) turn bytes
+//! into a [`Profile`]. Nothing outside the decoders sees a string-table index
+//! or a raw id: locations, functions and mappings refer to each other by
+//! position in the profile's vectors, and every reference has been checked.
+
+mod proto;
+
+pub use proto::{decode, DecodeError, DEFAULT_MAX_SIZE};
+
+/// What one column of sample values measures, e.g. `alloc_space` in `bytes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueType {
+    pub name: String,
+    pub unit: String,
+}
+
+/// A decoded, validated profile.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub sample_types: Vec<ValueType>,
+    /// The sample type the profile asks viewers to show first, if it says.
+    pub default_sample_type: Option<String>,
+    pub samples: Vec<Sample>,
+    pub locations: Vec<Location>,
+    pub functions: Vec<Function>,
+    pub mappings: Vec<Mapping>,
+    /// Regex of frames pprof drops (with everything leafward) before reporting.
+    pub drop_frames: Option<String>,
+    /// Regex of frames that `drop_frames` must not drop.
+    pub keep_frames: Option<String>,
+    pub time_nanos: i64,
+    pub duration_nanos: i64,
+    pub period_type: Option<ValueType>,
+    pub period: i64,
+    pub comments: Vec<String>,
+}
+
+/// One stack with one value per sample type.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// Indices into [`Profile::locations`], leaf first.
+    pub locations: Vec<usize>,
+    /// One value per entry of [`Profile::sample_types`].
+    pub values: Vec<i64>,
+    pub labels: Vec<Label>,
+}
+
+/// A pprof label attached to a sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub key: String,
+    pub value: LabelValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelValue {
+    Str(String),
+    Num { value: i64, unit: Option<String> },
+}
+
+/// A program counter and the source lines it stands for.
+#[derive(Debug, Clone, Default)]
+pub struct Location {
+    pub address: u64,
+    /// Index into [`Profile::mappings`].
+    pub mapping: Option<usize>,
+    /// Innermost (inlined callee) first; the last entry is the function the
+    /// code physically belongs to.
+    pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Line {
+    /// Index into [`Profile::functions`].
+    pub function: usize,
+    pub line: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Function {
+    pub name: String,
+    pub system_name: String,
+    pub filename: String,
+    pub start_line: i64,
+}
+
+/// A binary or library mapped into the profiled process.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    pub memory_start: u64,
+    pub memory_limit: u64,
+    pub file_offset: u64,
+    pub filename: String,
+    pub build_id: String,
+    pub has_functions: bool,
+    pub has_filenames: bool,
+    pub has_line_numbers: bool,
+    pub has_inline_frames: bool,
+}
+
+impl Profile {
+    /// Position of the sample type called `name`; `inuse_space` also finds
+    /// the `space` type of older heap profiles, as pprof allows.
+    pub fn sample_type_index(&self, name: &str) -> Option<usize> {
+        let exact = self.sample_types.iter().position(|t| t.name == name);
+        exact.or_else(|| {
+            let legacy = name.strip_prefix("inuse_")?;
+            self.sample_types.iter().position(|t| t.name == legacy)
+        })
+    }
+
+    /// The sample type pprof shows when none is asked for: the profile's
+    /// declared default, else the last one.
+    pub fn default_sample_type_index(&self) -> usize {
+        self.default_sample_type
+            .as_deref()
+            .and_then(|name| self.sample_type_index(name))
+            .unwrap_or(self.sample_types.len().saturating_sub(1))
+    }
+
+    /// Names of all sample types, for error messages: `a, b, c`.
+    pub fn sample_type_names(&self) -> String {
+        let names: Vec<&str> = self.sample_types.iter().map(|t| t.name.as_str()).collect();
+        names.join(", ")
+    }
+}

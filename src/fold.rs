@@ -44,6 +44,9 @@ pub struct Folded {
 /// them), so the flame graph's total still matches pprof's.
 pub const NO_STACK_FRAME: &str = "[no stack]";
 
+/// A frame about which the profile says nothing (pprof's name for it too).
+pub const UNKNOWN_FRAME: &str = "<unknown>";
+
 /// Why a fold could not be done.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FoldError {
@@ -144,18 +147,30 @@ fn location_frames(profile: &Profile) -> Vec<String> {
         .collect()
 }
 
+/// Named lines become frames; a line without a name shows as `<unknown>`,
+/// as pprof shows it. A location with no name at all shows its address,
+/// unless that is 0 or Go's all-ones padding, which mean nothing either.
 fn location_frame_text(profile: &Profile, location: &Location) -> String {
-    let names: Vec<Cow<str>> = location
+    let names: Vec<Option<Cow<str>>> = location
         .lines
         .iter()
         .rev()
-        .map(|line| profile.functions[line.function].name.as_str())
-        .filter(|name| !name.is_empty())
-        .map(clean_frame_name)
+        .map(|line| {
+            let function = &profile.functions[line.function?];
+            (!function.name.is_empty()).then(|| clean_frame_name(&function.name))
+        })
         .collect();
-    if names.is_empty() {
-        return format!("0x{:x}", location.address);
+    if names.iter().all(Option::is_none) {
+        let frame = match location.address {
+            0 | u64::MAX => UNKNOWN_FRAME.to_owned(),
+            address => format!("0x{address:x}"),
+        };
+        return vec![frame; names.len().max(1)].join(";");
     }
+    let names: Vec<&str> = names
+        .iter()
+        .map(|name| name.as_deref().unwrap_or(UNKNOWN_FRAME))
+        .collect();
     names.join(";")
 }
 
@@ -218,6 +233,84 @@ pub fn write_folded(folded: &Folded, mut out: impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::{Function, Line, Sample};
+
+    /// `main.main` calling an inlined `main.helper`, plus a sample with no
+    /// stack and one with an unnamed location.
+    fn profile() -> Profile {
+        let named = |name: &str| Function {
+            name: name.into(),
+            ..Function::default()
+        };
+        let line = |function| Line {
+            function: Some(function),
+            line: 1,
+        };
+        let sample = |locations: Vec<usize>, values: Vec<i64>| Sample {
+            locations,
+            values,
+            labels: Vec::new(),
+        };
+        Profile {
+            sample_types: vec![
+                ValueType {
+                    name: "contentions".into(),
+                    unit: "count".into(),
+                },
+                ValueType {
+                    name: "delay".into(),
+                    unit: "nanoseconds".into(),
+                },
+            ],
+            functions: vec![named("main.main"), named("main.helper")],
+            locations: vec![
+                Location {
+                    address: 0x1000,
+                    mapping: None,
+                    lines: vec![line(1), line(0)],
+                },
+                Location {
+                    address: 0x2000,
+                    mapping: None,
+                    lines: Vec::new(),
+                },
+            ],
+            samples: vec![
+                sample(vec![0], vec![2, 100]),
+                sample(vec![], vec![1, 7]),
+                sample(vec![1, 0], vec![1, 50]),
+                sample(vec![0], vec![2, 60]),
+            ],
+            ..Profile::default()
+        }
+    }
+
+    fn fold_one(profile: &Profile, mean: bool) -> Folded {
+        let options = FoldOptions {
+            selection: SampleSelection::Default,
+            mean,
+        };
+        fold(&[profile], &options).unwrap()
+    }
+
+    #[test]
+    fn inlined_frames_empty_stacks_and_addresses() {
+        let folded = fold_one(&profile(), false);
+        let want = vec![
+            ("[no stack]".to_owned(), 7),
+            ("main.main;main.helper".to_owned(), 160),
+            ("main.main;main.helper;0x2000".to_owned(), 50),
+        ];
+        assert_eq!(folded.stacks, want);
+        assert_eq!(folded.total, 217);
+    }
+
+    #[test]
+    fn mean_divides_merged_sums() {
+        let folded = fold_one(&profile(), true);
+        assert_eq!(folded.stacks[1], ("main.main;main.helper".to_owned(), 40));
+        assert_eq!(folded.total, 217 / 6);
+    }
 
     #[test]
     fn names_lose_separators_and_trailing_counts() {

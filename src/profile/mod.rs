@@ -73,8 +73,9 @@ pub struct Location {
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Line {
-    /// Index into [`Profile::functions`].
-    pub function: usize,
+    /// Index into [`Profile::functions`]; `None` when the line names no
+    /// function (Go pads threadcreate stacks with such lines).
+    pub function: Option<usize>,
     pub line: i64,
 }
 

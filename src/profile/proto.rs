@@ -313,17 +313,20 @@ impl<'a> Resolver<'a> {
                     0 => None,
                     id => Some(lookup(&self.mapping_ids, id, "location", "mapping")?),
                 };
-                let mut lines = Vec::with_capacity(l.line.len());
-                for line in &l.line {
-                    // A line without a function carries no name; pprof skips it too.
-                    if line.function_id == 0 {
-                        continue;
-                    }
-                    lines.push(Line {
-                        function: lookup(&self.function_ids, line.function_id, "line", "function")?,
-                        line: line.line,
-                    });
-                }
+                let lines = l
+                    .line
+                    .iter()
+                    .map(|line| {
+                        let function = match line.function_id {
+                            0 => None,
+                            id => Some(lookup(&self.function_ids, id, "line", "function")?),
+                        };
+                        Ok(Line {
+                            function,
+                            line: line.line,
+                        })
+                    })
+                    .collect::<Result<_, DecodeError>>()?;
                 Ok(Location {
                     address: l.address,
                     mapping,

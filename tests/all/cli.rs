@@ -1,0 +1,363 @@
+//! The command line, flag by flag, run as the real binary.
+
+use std::fs;
+
+use crate::util::*;
+
+fn heap() -> String {
+    path_str(&profile_path("heap")).to_owned()
+}
+
+fn svg_of(args: &[&str]) -> String {
+    let mut all = vec!["-p"];
+    all.extend_from_slice(args);
+    let (_dir, output) = torch(&all);
+    success(&output)
+}
+
+#[test]
+fn writes_torch_svg_by_default() {
+    let (dir, output) = torch(&[&heap()]);
+    success(&output);
+    let svg = fs::read_to_string(dir.path().join("torch.svg")).unwrap();
+    assert!(svg.starts_with("<?xml"));
+    assert_eq!(
+        svg_total(&svg) as i64,
+        expected("heap").total("inuse_space")
+    );
+}
+
+#[test]
+fn file_flag_names_the_output() {
+    for flag in ["-f", "--file"] {
+        let (dir, output) = torch(&[flag, "graph.svg", &heap()]);
+        success(&output);
+        assert!(dir.path().join("graph.svg").exists(), "{flag}");
+        assert!(!dir.path().join("torch.svg").exists(), "{flag}");
+    }
+}
+
+#[test]
+fn print_writes_the_svg_to_stdout() {
+    for flag in ["-p", "--print"] {
+        let (dir, output) = torch(&[flag, &heap()]);
+        assert!(success(&output).starts_with("<?xml"), "{flag}");
+        assert!(!dir.path().join("torch.svg").exists(), "{flag}");
+    }
+}
+
+#[test]
+fn raw_prints_sorted_folded_stacks() {
+    let expected = expected("heap");
+    for flag in ["-r", "--raw"] {
+        let (dir, output) = torch(&[flag, &heap()]);
+        assert_eq!(success(&output), expected.folded("inuse_space"), "{flag}");
+        assert!(!dir.path().join("torch.svg").exists());
+    }
+}
+
+#[test]
+fn every_spelling_of_the_sample_type() {
+    let heap_expected = expected("heap");
+    let cases: &[(&[&str], &str)] = &[
+        (&["-alloc_space"], "alloc_space"),
+        (&["--alloc_space"], "alloc_space"),
+        (&["-alloc_objects"], "alloc_objects"),
+        (&["-inuse_space"], "inuse_space"),
+        (&["-inuse_objects"], "inuse_objects"),
+        (&["--sample-index", "alloc_objects"], "alloc_objects"),
+        (&["--sample-index=1"], "alloc_space"),
+        (&["-sample_index=inuse_objects"], "inuse_objects"),
+        (&["-sample_index", "alloc_space"], "alloc_space"),
+        (&["--sample_index=0"], "alloc_objects"),
+    ];
+    let path = heap();
+    for (flags, sample_type) in cases {
+        let mut args = vec!["-r"];
+        args.extend_from_slice(flags);
+        args.push(&path);
+        let (_dir, output) = torch(&args);
+        assert_eq!(
+            success(&output),
+            heap_expected.folded(sample_type),
+            "{flags:?}"
+        );
+    }
+}
+
+#[test]
+fn delay_and_contention_spellings() {
+    let block = expected("block");
+    let path = path_str(&block.profile()).to_owned();
+    for (flag, sample_type) in [
+        ("-total_delay", "delay"),
+        ("-contentions", "contentions"),
+        ("-mean_delay", "mean_delay"),
+        ("--mean-delay", "mean_delay"),
+    ] {
+        let (_dir, output) = torch(&["-r", flag, &path]);
+        assert_eq!(success(&output), block.folded(sample_type), "{flag}");
+    }
+    let (_dir, output) = torch(&["-p", "-mean_delay", &path]);
+    let svg = success(&output);
+    assert!(svg_text_by_id(&svg, "subtitle").starts_with("mean delay — "));
+}
+
+#[test]
+fn benchmark_binary_and_profile_pair() {
+    let mem = expected("bench-mem");
+    let binary = path_str(&bench_binary()).to_owned();
+    let profile = path_str(&mem.profile()).to_owned();
+    // go test -memprofile writes the allocs profile: alloc_space by default.
+    assert_eq!(mem.default_type(), "alloc_space");
+    let (_dir, with_binary) = torch(&["-r", &binary, &profile]);
+    assert_eq!(success(&with_binary), mem.folded("alloc_space"));
+    let (_dir, without) = torch(&["-r", &profile]);
+    assert_eq!(success(&without), mem.folded("alloc_space"));
+    let (_dir, svg) = torch(&["-p", "-alloc_objects", &binary, &profile]);
+    let svg = success(&svg);
+    assert!(
+        svg_frames(&svg)[0].title.contains(" objects, "),
+        "counts are objects"
+    );
+}
+
+#[test]
+fn count_names_are_units_not_samples() {
+    let cases = [
+        ("heap", vec![], " bytes, "),
+        ("heap", vec!["-inuse_objects"], " objects, "),
+        ("cpu", vec![], " nanoseconds, "),
+        ("goroutine", vec![], " goroutines, "),
+        ("block", vec![], " nanoseconds, "),
+        ("mutex", vec!["-contentions"], " contentions, "),
+    ];
+    for (name, flags, unit) in cases {
+        let mut args: Vec<&str> = flags.clone();
+        let path = path_str(&profile_path(name)).to_owned();
+        args.push(&path);
+        let svg = svg_of(&args);
+        let frames = svg_frames(&svg);
+        assert!(
+            frames.iter().all(|f| f.title.contains(unit)),
+            "{name} {flags:?}"
+        );
+    }
+}
+
+#[test]
+fn default_palettes_follow_the_profile_kind() {
+    // mem: rgb(0, g, b); hot: rgb(r >= 205, g, b <= 55).
+    let heap_fills: Vec<String> = svg_frames(&svg_of(&[&heap()]))
+        .into_iter()
+        .map(|f| f.fill)
+        .collect();
+    assert!(
+        heap_fills.iter().all(|f| f.starts_with("rgb(0,")),
+        "{heap_fills:?}"
+    );
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    let cpu_fills: Vec<String> = svg_frames(&svg_of(&[&cpu]))
+        .into_iter()
+        .map(|f| f.fill)
+        .collect();
+    assert!(
+        cpu_fills.iter().all(|f| !f.starts_with("rgb(0,")),
+        "{cpu_fills:?}"
+    );
+    let forced = svg_of(&["--colors=hot", &heap()]);
+    assert_ne!(svg_frames(&forced)[0].fill, heap_fills[0]);
+}
+
+#[test]
+fn every_palette_renders() {
+    let mut seen = std::collections::HashSet::new();
+    for palette in torch::render::PALETTES {
+        let svg = svg_of(&["--colors", palette, &heap()]);
+        let fills: Vec<String> = svg_frames(&svg).into_iter().map(|f| f.fill).collect();
+        seen.insert(fills);
+    }
+    assert!(
+        seen.len() >= 10,
+        "palettes give different colours: {}",
+        seen.len()
+    );
+    let (_dir, output) = torch(&["--colors", "neon", &heap()]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn titles() {
+    let title_of = |args: &[&str]| svg_text_by_id(&svg_of(args), "title");
+    assert_eq!(title_of(&[&heap()]), "Flame Graph");
+    assert_eq!(
+        title_of(&["--title", "Heap of prod-3", &heap()]),
+        "Heap of prod-3"
+    );
+    assert_eq!(title_of(&["--inverted", &heap()]), "Icicle Graph");
+    assert_eq!(
+        title_of(&["--inverted", "--title", "Mine", &heap()]),
+        "Mine"
+    );
+}
+
+#[test]
+fn subtitle_has_sample_type_and_human_total() {
+    let svg = svg_of(&["-alloc_space", &heap()]);
+    let total = expected("heap").total("alloc_space");
+    let want = format!(
+        "alloc_space — {} total",
+        torch::units::human(total, "bytes")
+    );
+    assert_eq!(svg_text_by_id(&svg, "subtitle"), want);
+}
+
+#[test]
+fn width() {
+    let svg = svg_of(&[&heap()]);
+    assert!(svg.contains("<svg version=\"1.1\" width=\"1200\""));
+    let svg = svg_of(&["--width", "800", &heap()]);
+    assert!(svg.contains("<svg version=\"1.1\" width=\"800\""));
+}
+
+#[test]
+fn hash_changes_colours_but_stays_deterministic() {
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    let plain = svg_of(&[&cpu]);
+    let hashed = svg_of(&["--hash", &cpu]);
+    assert_ne!(plain, hashed);
+    assert_eq!(hashed, svg_of(&["--hash", &cpu]));
+}
+
+#[test]
+fn output_is_deterministic() {
+    for name in ["cpu", "heap", "goroutine"] {
+        let path = path_str(&profile_path(name)).to_owned();
+        assert_eq!(svg_of(&[&path]), svg_of(&[&path]), "{name}");
+    }
+}
+
+#[test]
+fn consistent_palette_file_keeps_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    success(&torch_in(dir.path(), &["--cp", "-f", "a.svg", &heap()]));
+    let map = fs::read_to_string(dir.path().join("palette.map")).unwrap();
+    assert!(map.contains("runtime.main->rgb("), "{map}");
+    // A different profile reuses the colours stored for shared functions.
+    success(&torch_in(dir.path(), &["--cp", "-f", "b.svg", &cpu]));
+    let fill_of = |svg: &str, name: &str| {
+        svg_frames(svg)
+            .into_iter()
+            .find(|f| f.name == name)
+            .map(|f| f.fill)
+    };
+    let a = fs::read_to_string(dir.path().join("a.svg")).unwrap();
+    let b = fs::read_to_string(dir.path().join("b.svg")).unwrap();
+    assert_eq!(fill_of(&a, "runtime.main"), fill_of(&b, "runtime.main"));
+    success(&torch_in(
+        dir.path(),
+        &["--cp=colors.map", "-f", "c.svg", &heap()],
+    ));
+    assert!(dir.path().join("colors.map").exists());
+}
+
+#[test]
+fn reverse_puts_leaves_at_the_base() {
+    let folded = expected("heap").folded("inuse_space");
+    let stacks: Vec<&str> = folded
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().0)
+        .collect();
+    let leaves: std::collections::BTreeSet<&str> = stacks
+        .iter()
+        .map(|s| s.rsplit(';').next().unwrap())
+        .collect();
+    let roots: std::collections::BTreeSet<&str> = stacks
+        .iter()
+        .map(|s| s.split(';').next().unwrap())
+        .collect();
+    let base_names = |svg: &str| -> std::collections::BTreeSet<String> {
+        let frames = svg_frames(svg);
+        let all_y = frames.iter().find(|f| f.name == "all").unwrap().y;
+        let base_y = all_y - 16.0;
+        frames
+            .into_iter()
+            .filter(|f| (f.y - base_y).abs() < 0.5)
+            .map(|f| f.name)
+            .collect()
+    };
+    let normal = base_names(&svg_of(&["--minwidth", "0", &heap()]));
+    let reversed = base_names(&svg_of(&["--reverse", "--minwidth", "0", &heap()]));
+    assert_eq!(normal, roots.iter().map(|s| s.to_string()).collect());
+    assert_eq!(reversed, leaves.iter().map(|s| s.to_string()).collect());
+}
+
+#[test]
+fn inverted_draws_root_at_top() {
+    let y_of_all = |svg: &str| {
+        svg_frames(svg)
+            .into_iter()
+            .find(|f| f.name == "all")
+            .unwrap()
+            .y
+    };
+    let normal = svg_of(&[&heap()]);
+    let inverted = svg_of(&["--inverted", &heap()]);
+    let max_y = |svg: &str| svg_frames(svg).iter().map(|f| f.y).fold(0.0, f64::max);
+    assert_eq!(y_of_all(&normal), max_y(&normal));
+    assert!(y_of_all(&inverted) < max_y(&inverted));
+}
+
+#[test]
+fn minwidth_drops_narrow_frames() {
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    let all = svg_frames(&svg_of(&["--minwidth", "0", &cpu])).len();
+    let some = svg_frames(&svg_of(&["--minwidth", "5", &cpu])).len();
+    assert!(some < all, "{some} < {all}");
+}
+
+#[test]
+fn several_profiles_of_one_kind_are_merged() {
+    let heap_path = heap();
+    let (_dir, output) = torch(&["-r", &heap_path, &heap_path]);
+    let doubled: String = expected("heap")
+        .folded("inuse_space")
+        .lines()
+        .map(|line| {
+            let (stack, value) = line.rsplit_once(' ').unwrap();
+            format!("{stack} {}\n", value.parse::<i64>().unwrap() * 2)
+        })
+        .collect();
+    assert_eq!(success(&output), doubled);
+}
+
+#[test]
+fn existing_output_is_replaced_only_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("torch.svg"), "old").unwrap();
+    success(&torch_in(dir.path(), &[&heap()]));
+    let svg = fs::read_to_string(dir.path().join("torch.svg")).unwrap();
+    assert!(svg.starts_with("<?xml"));
+    let files = fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(files, 1, "no temporary files left behind");
+}
+
+#[test]
+fn help_and_version() {
+    let (_dir, output) = torch(&["--help"]);
+    let help = success(&output);
+    for flag in [
+        "--sample-index",
+        "--colors",
+        "--raw",
+        "--print",
+        "--file",
+        "--cp",
+        "-alloc_space",
+    ] {
+        assert!(help.contains(flag), "{flag} in --help");
+    }
+    let (_dir, output) = torch(&["--version"]);
+    assert!(success(&output).starts_with("torch "));
+}

@@ -1,0 +1,220 @@
+//! Every fixture profile × every sample type: torch's folded stacks and
+//! totals equal what `go tool pprof` computed for the same file.
+
+use torch::fold::{self, FoldOptions, Folded, SampleSelection, NO_STACK_FRAME};
+use torch::profile::{Profile, DEFAULT_MAX_SIZE};
+use torch::render::{self, RenderOptions};
+use torch::source;
+use torch::units;
+
+use crate::util::*;
+
+fn load(expected: &Expected) -> Profile {
+    let raw = source::read_file(&expected.profile(), None).unwrap();
+    torch::decode(&raw, DEFAULT_MAX_SIZE).unwrap()
+}
+
+fn fold_as(profile: &Profile, selection: SampleSelection, mean: bool) -> Folded {
+    fold::fold(&[profile], &FoldOptions { selection, mean }).unwrap()
+}
+
+fn named(name: &str) -> SampleSelection {
+    SampleSelection::Named(name.to_owned())
+}
+
+/// The folded text without torch's `[no stack]` line, and that line's value.
+fn split_no_stack(folded: &Folded) -> (String, i64) {
+    let mut text = String::new();
+    let mut no_stack = 0;
+    for (stack, value) in &folded.stacks {
+        if stack == NO_STACK_FRAME {
+            no_stack = *value;
+        } else {
+            text.push_str(&format!("{stack} {value}\n"));
+        }
+    }
+    (text, no_stack)
+}
+
+/// First differing line, to keep failure messages short.
+fn first_difference(got: &str, want: &str) -> String {
+    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
+    let at = g
+        .iter()
+        .zip(&w)
+        .position(|(a, b)| a != b)
+        .unwrap_or(g.len().min(w.len()));
+    format!(
+        "{} vs {} lines; first difference at line {at}:\n  torch: {:?}\n  pprof: {:?}",
+        g.len(),
+        w.len(),
+        g.get(at),
+        w.get(at)
+    )
+}
+
+#[test]
+fn folded_stacks_and_totals_match_pprof_for_every_sample_type() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for expected in expected_profiles() {
+        let profile = load(&expected);
+        for sample_type in expected.sample_types() {
+            let folded = fold_as(&profile, named(&sample_type), false);
+            let (text, no_stack) = split_no_stack(&folded);
+            let want = expected.folded(&sample_type);
+            let case = format!("{} {sample_type}", expected.name);
+            if text != want {
+                failures.push(format!("{case}: {}", first_difference(&text, &want)));
+            }
+            if no_stack != expected.no_stack(&sample_type) {
+                failures.push(format!("{case}: no-stack value {no_stack}"));
+            }
+            if folded.total != expected.total(&sample_type) {
+                failures.push(format!(
+                    "{case}: total {} vs pprof {}",
+                    folded.total,
+                    expected.total(&sample_type)
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 18, "only {checked} fixture × sample type cases");
+}
+
+#[test]
+fn svg_total_matches_pprof_for_every_sample_type() {
+    for expected in expected_profiles() {
+        let profile = load(&expected);
+        for sample_type in expected.sample_types() {
+            let folded = fold_as(&profile, named(&sample_type), false);
+            let want = expected.total(&sample_type);
+            let case = format!("{} {sample_type}", expected.name);
+            if want == 0 {
+                // Nothing to draw; rendering refuses with a clear error instead.
+                assert!(render_svg(&folded).is_err(), "{case}");
+                continue;
+            }
+            let svg = render_svg(&folded).unwrap();
+            assert_eq!(svg_total(&svg) as i64, want, "{case}");
+            let subtitle = svg_text_by_id(&svg, "subtitle");
+            let unit = &folded.sample_type.unit;
+            let human = units::human(want, unit);
+            assert_eq!(subtitle, format!("{sample_type} — {human} total"), "{case}");
+        }
+    }
+}
+
+fn render_svg(folded: &Folded) -> Result<String, render::RenderError> {
+    let mut svg = Vec::new();
+    render::render(folded, &RenderOptions::default(), None, &mut svg)?;
+    Ok(String::from_utf8(svg).unwrap())
+}
+
+#[test]
+fn default_sample_type_is_the_one_pprof_picks() {
+    for expected in expected_profiles() {
+        let profile = load(&expected);
+        let folded = fold_as(&profile, SampleSelection::Default, false);
+        assert_eq!(
+            folded.sample_type.name,
+            expected.default_type(),
+            "{}",
+            expected.name
+        );
+    }
+}
+
+#[test]
+fn sample_types_can_be_chosen_by_index() {
+    for expected in expected_profiles() {
+        let profile = load(&expected);
+        for (index, sample_type) in expected.sample_types().iter().enumerate() {
+            let by_index = fold_as(&profile, named(&index.to_string()), false);
+            assert_eq!(&by_index.sample_type.name, sample_type, "{}", expected.name);
+        }
+    }
+}
+
+#[test]
+fn mean_delay_matches_pprof() {
+    let mut checked = 0;
+    for expected in expected_profiles() {
+        if !expected.has("mean_delay.folded") {
+            continue;
+        }
+        let profile = load(&expected);
+        let folded = fold_as(&profile, named("delay"), true);
+        let (text, _) = split_no_stack(&folded);
+        let want = expected.folded("mean_delay");
+        assert!(
+            text == want,
+            "{}: {}",
+            expected.name,
+            first_difference(&text, &want)
+        );
+        assert_eq!(
+            folded.total,
+            expected.total("mean_delay"),
+            "{}",
+            expected.name
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "block and mutex fixtures");
+}
+
+#[test]
+fn fixtures_cover_what_go_programs_produce() {
+    let names: Vec<String> = expected_profiles().into_iter().map(|e| e.name).collect();
+    for name in [
+        "cpu",
+        "heap",
+        "goroutine",
+        "block",
+        "mutex",
+        "threadcreate",
+        "bench-cpu",
+        "bench-mem",
+    ] {
+        assert!(names.iter().any(|n| n == name), "missing fixture {name}");
+    }
+    let all_heap = expected("heap");
+    let heap_stacks = all_heap.folded("alloc_space");
+    let cpu = expected("cpu").folded("cpu");
+    // Generic methods, closures and deep recursion really are in the data.
+    assert!(
+        cpu.contains("go.shape."),
+        "generic shape names in the CPU profile"
+    );
+    assert!(cpu.contains(".func1"), "closures in the CPU profile");
+    let deepest = cpu.lines().map(|l| l.matches(';').count()).max().unwrap();
+    assert!(
+        deepest >= 60,
+        "deep recursion reaches the 64-frame CPU limit: {deepest}"
+    );
+    assert!(heap_stacks.lines().count() > 5);
+    let profile = load(&expected("cpu"));
+    let inlined = profile
+        .locations
+        .iter()
+        .filter(|l| l.lines.len() > 1)
+        .count();
+    assert!(inlined > 0, "inlined frames in the CPU profile");
+}
+
+#[test]
+fn labelled_samples_fold_like_unlabelled_ones() {
+    let expected = expected("cpu");
+    let profile = load(&expected);
+    let labelled = profile
+        .samples
+        .iter()
+        .filter(|s| !s.labels.is_empty())
+        .count();
+    assert!(labelled > 0, "the CPU fixture carries pprof labels");
+    let folded = fold_as(&profile, named("cpu"), false);
+    assert_eq!(split_no_stack(&folded).0, expected.folded("cpu"));
+}

@@ -1,0 +1,7 @@
+//! Integration tests: one test binary, one module per area.
+
+mod cli;
+mod errors;
+mod fixtures;
+mod golden;
+mod util;

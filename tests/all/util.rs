@@ -1,0 +1,215 @@
+//! Shared helpers: fixture paths, expectations computed by `go tool pprof`
+//! (see fixtures/README.md), running the real `torch` binary, reading SVGs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn profile_path(name: &str) -> PathBuf {
+    fixtures_dir()
+        .join("profiles")
+        .join(format!("{name}.pb.gz"))
+}
+
+pub fn bench_binary() -> PathBuf {
+    fixtures_dir().join("bin").join("bench.test")
+}
+
+/// A fixture profile with the expectations pprof produced for it.
+#[derive(Debug)]
+pub struct Expected {
+    pub name: String,
+    dir: PathBuf,
+}
+
+impl Expected {
+    pub fn profile(&self) -> PathBuf {
+        profile_path(&self.name)
+    }
+
+    /// Sample type names in profile order.
+    pub fn sample_types(&self) -> Vec<String> {
+        self.read("types.txt")
+            .lines()
+            .map(|line| line.split_whitespace().next().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn default_type(&self) -> String {
+        self.read("default.txt").trim().to_owned()
+    }
+
+    pub fn folded(&self, sample_type: &str) -> String {
+        self.read(&format!("{sample_type}.folded"))
+    }
+
+    pub fn total(&self, sample_type: &str) -> i64 {
+        self.read(&format!("{sample_type}.total"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Summed value of samples without a stack (pprof -top counts them,
+    /// -traces does not list them); 0 when there are none.
+    pub fn no_stack(&self, sample_type: &str) -> i64 {
+        let path = self.dir.join(format!("{sample_type}.nostack"));
+        fs::read_to_string(path).map_or(0, |s| s.trim().parse().unwrap())
+    }
+
+    pub fn has(&self, file: &str) -> bool {
+        self.dir.join(file).exists()
+    }
+
+    fn read(&self, file: &str) -> String {
+        let path = self.dir.join(file);
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
+/// Every fixture profile that has expectations, sorted by name.
+pub fn expected_profiles() -> Vec<Expected> {
+    let dir = fixtures_dir().join("expected");
+    let mut all: Vec<Expected> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .map(|path| Expected {
+            name: path.file_name().unwrap().to_str().unwrap().to_owned(),
+            dir: path,
+        })
+        .collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(
+        all.len() >= 8,
+        "expected at least 8 fixture profiles, found {}",
+        all.len()
+    );
+    all
+}
+
+pub fn expected(name: &str) -> Expected {
+    expected_profiles()
+        .into_iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+}
+
+/// Runs the real binary in `cwd` with `args`.
+pub fn torch_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_torch"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("torch runs")
+}
+
+/// Runs torch in a fresh temporary directory.
+pub fn torch(args: &[&str]) -> (tempfile::TempDir, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = torch_in(dir.path(), args);
+    (dir, output)
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Asserts a run succeeded and returns its stdout as text.
+pub fn success(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "torch failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Asserts a run failed cleanly (exit 2, not a panic) with one line of error.
+pub fn failure(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "expected exit 2, stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one-line error: {stderr}"
+    );
+    assert!(stderr.starts_with("torch: error: "), "{stderr}");
+    stderr
+}
+
+/// One frame of an inferno SVG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub name: String,
+    /// The tooltip, e.g. `main.main (1,234 bytes, 5.00%)`.
+    pub title: String,
+    pub y: f64,
+    pub samples: u64,
+    pub fill: String,
+}
+
+/// The frames of an inferno SVG, in document order.
+pub fn svg_frames(svg: &str) -> Vec<Frame> {
+    svg.split("<g><title>")
+        .skip(1)
+        .map(|chunk| {
+            let title = unescape(&chunk[..chunk.find("</title>").unwrap()]);
+            let name = title[..title.rfind(" (").unwrap()].to_owned();
+            Frame {
+                name,
+                y: attribute(chunk, "y").parse().unwrap(),
+                samples: attribute(chunk, "fg:w").parse().unwrap(),
+                fill: attribute(chunk, "fill").to_owned(),
+                title,
+            }
+        })
+        .collect()
+}
+
+/// The `all` frame's sample count: the flame graph's total.
+pub fn svg_total(svg: &str) -> u64 {
+    let frames = svg_frames(svg);
+    let all = frames
+        .iter()
+        .find(|f| f.name == "all")
+        .expect("an all frame");
+    all.samples
+}
+
+/// The text of the element with `id="…"`.
+pub fn svg_text_by_id(svg: &str, id: &str) -> String {
+    let start = svg
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let from = start + svg[start..].find('>').unwrap() + 1;
+    let to = from + svg[from..].find('<').unwrap();
+    unescape(&svg[from..to])
+}
+
+pub fn attribute<'a>(chunk: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name}=\"");
+    let start = chunk
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {chunk}"))
+        + key.len();
+    &chunk[start..start + chunk[start..].find('"').unwrap()]
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}

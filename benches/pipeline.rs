@@ -22,14 +22,14 @@ fn stages(c: &mut Criterion) {
         let bytes = read(name);
         let profile = profile::decode(&bytes, DEFAULT_MAX_SIZE).unwrap();
         let options = FoldOptions::default();
-        let folded = fold::fold(&[&profile], &options).unwrap();
+        let folded = fold::fold(&profile, &options).unwrap();
         let mut group = c.benchmark_group(*name);
         group.throughput(Throughput::Elements(profile.samples.len() as u64));
         group.bench_function("decode", |b| {
             b.iter(|| profile::decode(&bytes, DEFAULT_MAX_SIZE).unwrap())
         });
         group.bench_function("fold", |b| {
-            b.iter(|| fold::fold(&[&profile], &options).unwrap())
+            b.iter(|| fold::fold(&profile, &options).unwrap())
         });
         group.bench_function("render", |b| {
             b.iter(|| {
@@ -41,7 +41,7 @@ fn stages(c: &mut Criterion) {
         group.bench_function("all", |b| {
             b.iter(|| {
                 let profile = profile::decode(&bytes, DEFAULT_MAX_SIZE).unwrap();
-                let folded = fold::fold(&[&profile], &options).unwrap();
+                let folded = fold::fold(&profile, &options).unwrap();
                 let mut svg = Vec::with_capacity(1 << 20);
                 render::render(&folded, &RenderOptions::default(), None, &mut svg).unwrap();
                 svg

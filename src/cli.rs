@@ -4,9 +4,11 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
+use crate::fetch::{FetchOptions, Header};
 use crate::fold::{FoldOptions, SampleSelection};
 use crate::output::Destination;
 use crate::render::{RenderOptions, PALETTES};
@@ -24,9 +26,10 @@ const SAMPLE_TYPE_FLAGS: &[(&str, &str)] = &[
 
 /// Make a flame graph from a Go pprof profile.
 ///
-/// Reads a profile written by runtime/pprof, net/http/pprof or `go test
-/// -cpuprofile/-memprofile` (gzip or plain protobuf) and writes an
-/// interactive SVG flame graph whose numbers match `go tool pprof`.
+/// Reads a profile from a running service (net/http/pprof URL or host:port),
+/// or a file written by runtime/pprof or `go test -cpuprofile/-memprofile`,
+/// and writes an interactive SVG flame graph whose numbers match
+/// `go tool pprof`. With no source, profiles the CPU of localhost:8080 for 30 s.
 #[derive(Debug, Parser)]
 #[command(
     name = "torch",
@@ -34,13 +37,55 @@ const SAMPLE_TYPE_FLAGS: &[(&str, &str)] = &[
     after_help = "Sample types can also be chosen with pprof's spellings: -alloc_space, \
 -alloc_objects, -inuse_space, -inuse_objects, -total_delay, -contentions, -mean_delay, \
 -sample_index=NAME.\n\nExamples:\n  torch cpu.pprof\n  torch -alloc_space pkg.test mem.out \
---colors=mem\n  torch -r heap.pb.gz | sort -k2 -n | tail"
+--colors=mem\n  torch -r heap.pb.gz | sort -k2 -n | tail\n  torch -t 10 localhost:6060\n  \
+torch -alloc_space http://127.0.0.1:8080/debug/pprof/heap --colors=mem"
 )]
 pub struct Args {
-    /// Profile files, optionally preceded by the binary they came from
-    /// (`torch pkg.test mem.out`). Several profiles of the same kind are merged.
-    #[arg(value_name = "[BINARY] PROFILE", required = true, num_args = 1..)]
-    pub inputs: Vec<PathBuf>,
+    /// Profile files or URLs (http://, https://, https+insecure://, host:port),
+    /// optionally preceded by the binary they came from (`torch pkg.test
+    /// mem.out`). Several sources of the same kind are merged into one graph.
+    #[arg(value_name = "[BINARY] SOURCE")]
+    pub inputs: Vec<String>,
+
+    /// Base URL of the service (go-torch); its path is replaced by --suffix.
+    #[arg(short = 'u', long = "url", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Endpoint path used with --url.
+    #[arg(long, value_name = "PATH", default_value = "/debug/pprof/profile")]
+    pub suffix: String,
+
+    /// Seconds to profile: CPU profiles (default 30), and a delta profile
+    /// over this time for heap, allocs, block, mutex and goroutine URLs.
+    #[arg(short = 't', long = "seconds", value_name = "N")]
+    pub seconds: Option<u64>,
+
+    /// A saved profile file to read (go-torch's spelling).
+    #[arg(short = 'b', long = "binaryinput", value_name = "FILE")]
+    pub binary_input: Option<PathBuf>,
+
+    /// The binary the profile came from (go-torch's spelling).
+    #[arg(long = "binaryname", value_name = "FILE")]
+    pub binary_name: Option<PathBuf>,
+
+    /// Give up on a URL after this many seconds. Default: 1.5 × seconds + 10
+    /// for collected profiles, else 60.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Request header for protected endpoints, 'Name: value' (repeatable).
+    /// The value is never printed.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<Header>,
+
+    /// Also save the profile as fetched (several sources: merged, as gzip
+    /// pprof protobuf), before drawing.
+    #[arg(long, value_name = "PATH")]
+    pub save: Option<PathBuf>,
+
+    /// No progress output on stderr.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 
     /// Sample type to show, by name (alloc_space, inuse_objects, cpu, delay…) or
     /// index. Default: the profile's default type, else its last.
@@ -137,8 +182,26 @@ impl Args {
                 .map_or(SampleSelection::Default, SampleSelection::Named);
             (selection, self.mean)
         };
+        let mut sources = self.inputs;
+        if let Some(base) = self.url {
+            sources.push(with_suffix(&base, &self.suffix));
+        }
+        if let Some(file) = self.binary_input {
+            sources.push(file.to_string_lossy().into_owned());
+        }
+        if sources.is_empty() {
+            sources.push(crate::source::DEFAULT_URL.to_owned());
+        }
         Config {
-            inputs: self.inputs,
+            sources,
+            binary: self.binary_name,
+            seconds: self.seconds,
+            fetch: FetchOptions {
+                timeout: self.timeout,
+                headers: self.headers,
+            },
+            save: self.save,
+            quiet: self.quiet,
             fold: FoldOptions { selection, mean },
             render: RenderOptions {
                 colors: self.colors,
@@ -148,6 +211,7 @@ impl Args {
                 inverted: self.inverted,
                 reverse: self.reverse,
                 min_width: self.min_width,
+                note: None,
             },
             output: if self.print {
                 Destination::Stdout
@@ -159,6 +223,24 @@ impl Args {
             max_size: self.max_size,
         }
     }
+}
+
+/// go-torch's `--url` + `--suffix`: the suffix replaces the URL's path.
+fn with_suffix(base: &str, suffix: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let slash = if suffix.starts_with('/') { "" } else { "/" };
+    format!("{scheme}://{authority}{slash}{suffix}")
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err("give a number of seconds between 0 and 86400".into());
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Rewrites pprof/go-torch spellings into the ones clap knows:
@@ -220,10 +302,15 @@ mod tests {
     fn defaults_match_library_defaults() {
         let config = parse(&["p.pb.gz"]);
         let expected = Config {
-            inputs: vec![PathBuf::from("p.pb.gz")],
+            sources: vec!["p.pb.gz".into()],
             ..Config::default()
         };
         assert_eq!(config, expected);
+        let no_source = parse(&[]);
+        assert_eq!(
+            no_source.sources,
+            vec![crate::source::DEFAULT_URL.to_owned()]
+        );
     }
 
     #[test]
@@ -244,9 +331,45 @@ mod tests {
     }
 
     #[test]
+    fn go_torch_url_and_suffix() {
+        let config = parse(&[
+            "-u",
+            "http://10.0.0.1:6060/whatever",
+            "--suffix",
+            "/debug/pprof/heap",
+        ]);
+        assert_eq!(
+            config.sources,
+            vec!["http://10.0.0.1:6060/debug/pprof/heap".to_owned()]
+        );
+        let config = parse(&["--url", "localhost:8080"]);
+        assert_eq!(
+            config.sources,
+            vec!["http://localhost:8080/debug/pprof/profile".to_owned()]
+        );
+        let config = parse(&["-b", "cpu.out", "--binaryname", "svc", "-t", "5"]);
+        assert_eq!(config.sources, vec!["cpu.out".to_owned()]);
+        assert_eq!(config.binary, Some(PathBuf::from("svc")));
+        assert_eq!(config.seconds, Some(5));
+    }
+
+    #[test]
+    fn headers_hide_their_values() {
+        let config = parse(&["-H", "Authorization: Bearer s3cret", "h:1"]);
+        let header = &config.fetch.headers[0];
+        assert_eq!(
+            (header.name.as_str(), header.value.as_str()),
+            ("Authorization", "Bearer s3cret")
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let argv = ["torch", "-H", "no colon", "h:1"].map(OsString::from);
+        assert!(Args::try_parse_normalized(argv).is_err());
+    }
+
+    #[test]
     fn arguments_after_double_dash_are_untouched() {
         let config = parse(&["--", "-alloc_space"]);
-        assert_eq!(config.inputs, vec![PathBuf::from("-alloc_space")]);
+        assert_eq!(config.sources, vec!["-alloc_space".to_owned()]);
         assert_eq!(config.fold.selection, SampleSelection::Default);
     }
 }

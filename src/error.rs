@@ -6,7 +6,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::fold::FoldError;
-use crate::profile::DecodeError;
+use crate::profile::{DecodeError, MergeError};
 use crate::render::RenderError;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,20 @@ pub enum Error {
         #[source]
         source: RenderError,
     },
+    #[error("{input}")]
+    Merge {
+        input: String,
+        #[source]
+        source: MergeError,
+    },
+    #[error("{url}: {reason}")]
+    Fetch { url: String, reason: String },
+    #[error("{url}: not a usable URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("{input}: larger than the {limit}-byte limit (--max-size)")]
+    TooLarge { input: String, limit: u64 },
+    #[error("none of the {count} sources could be read")]
+    AllSourcesFailed { count: usize },
     #[error("{}: cannot write", .path.display())]
     Write {
         path: PathBuf,

@@ -54,8 +54,6 @@ pub enum FoldError {
     UnknownSampleType { asked: String, available: String },
     #[error("--mean needs a count as the first sample type, and the profile has only one type")]
     MeanWithoutCount,
-    #[error("sample types differ from the first profile's ({first}); cannot merge")]
-    Mismatch { first: String },
 }
 
 /// Picks the sample type index `selection` names in `profile`.
@@ -80,40 +78,28 @@ pub fn select_sample_type(
     }
 }
 
-/// Folds one or more profiles (with identical sample types) into one set of
-/// stacks. On failure, the error comes with the position of the profile at fault.
-pub fn fold(profiles: &[&Profile], options: &FoldOptions) -> Result<Folded, (usize, FoldError)> {
-    let first = profiles.first().expect("fold needs at least one profile");
-    let index = select_sample_type(first, &options.selection).map_err(|e| (0, e))?;
+/// Folds `profile`'s samples into stacks of the chosen sample type.
+pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldError> {
+    let index = select_sample_type(profile, &options.selection)?;
     if options.mean && index == 0 {
-        return Err((0, FoldError::MeanWithoutCount));
+        return Err(FoldError::MeanWithoutCount);
     }
+    let frames = location_frames(profile);
     let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
     let (mut total, mut total_events) = (0i64, 0i64);
-    for (position, profile) in profiles.iter().enumerate() {
-        if profile.sample_types != first.sample_types {
-            return Err((
-                position,
-                FoldError::Mismatch {
-                    first: first.sample_type_names(),
-                },
-            ));
-        }
-        let frames = location_frames(profile);
-        let mut stack = String::new();
-        for sample in &profile.samples {
-            let value = sample.values[index];
-            let events = if options.mean { sample.values[0] } else { 0 };
-            total = total.saturating_add(value);
-            total_events = total_events.saturating_add(events);
-            build_stack(&mut stack, &sample.locations, &frames);
-            let entry = match sums.get_mut(stack.as_str()) {
-                Some(entry) => entry,
-                None => sums.entry(stack.clone()).or_default(),
-            };
-            entry.0 = entry.0.saturating_add(value);
-            entry.1 = entry.1.saturating_add(events);
-        }
+    let mut stack = String::new();
+    for sample in &profile.samples {
+        let value = sample.values[index];
+        let events = if options.mean { sample.values[0] } else { 0 };
+        total = total.saturating_add(value);
+        total_events = total_events.saturating_add(events);
+        build_stack(&mut stack, &sample.locations, &frames);
+        let entry = match sums.get_mut(stack.as_str()) {
+            Some(entry) => entry,
+            None => sums.entry(stack.clone()).or_default(),
+        };
+        entry.0 = entry.0.saturating_add(value);
+        entry.1 = entry.1.saturating_add(events);
     }
     let mut stacks: Vec<(String, i64)> = sums
         .into_iter()
@@ -122,7 +108,7 @@ pub fn fold(profiles: &[&Profile], options: &FoldOptions) -> Result<Folded, (usi
         .collect();
     stacks.sort_unstable();
     Ok(Folded {
-        sample_type: first.sample_types[index].clone(),
+        sample_type: profile.sample_types[index].clone(),
         mean: options.mean,
         stacks,
         total: reduce(total, total_events, options.mean),
@@ -290,7 +276,7 @@ mod tests {
             selection: SampleSelection::Default,
             mean,
         };
-        fold(&[profile], &options).unwrap()
+        fold(profile, &options).unwrap()
     }
 
     #[test]

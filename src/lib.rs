@@ -7,29 +7,42 @@
 
 pub mod cli;
 pub mod error;
+pub mod fetch;
 pub mod fold;
 pub mod output;
 pub mod profile;
+pub mod progress;
 pub mod render;
 pub mod source;
 pub mod units;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use inferno::flamegraph::color::PaletteMap;
 
 pub use error::Error;
+use fetch::FetchOptions;
 use fold::{FoldOptions, Folded};
 use output::Destination;
 use profile::Profile;
+use progress::{Feedback, Progress};
 use render::RenderOptions;
-use source::RawProfile;
+use source::{Origin, RawProfile, Source};
 
 /// Everything one run needs, as decided by the command line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// `[BINARY] PROFILE…` as given.
-    pub inputs: Vec<PathBuf>,
+    /// `[BINARY] SOURCE…` as given: files, URLs, `host:port`.
+    pub sources: Vec<String>,
+    /// The binary the profiles came from, when named apart (`--binaryname`).
+    pub binary: Option<PathBuf>,
+    /// `-t/--seconds` when the user gave it.
+    pub seconds: Option<u64>,
+    pub fetch: FetchOptions,
+    /// Where to save the profile as fetched, before drawing.
+    pub save: Option<PathBuf>,
+    /// No progress on stderr.
+    pub quiet: bool,
     pub fold: FoldOptions,
     pub render: RenderOptions,
     /// Where the SVG goes.
@@ -38,14 +51,19 @@ pub struct Config {
     pub raw: bool,
     /// A palette file that keeps colours stable across runs (`--cp`).
     pub consistent_palette: Option<PathBuf>,
-    /// Largest decompressed profile accepted, in bytes.
+    /// Largest (decompressed) profile accepted, in bytes.
     pub max_size: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            inputs: Vec::new(),
+            sources: Vec::new(),
+            binary: None,
+            seconds: None,
+            fetch: FetchOptions::default(),
+            save: None,
+            quiet: false,
             fold: FoldOptions::default(),
             render: RenderOptions::default(),
             output: Destination::File(PathBuf::from("torch.svg")),
@@ -56,31 +74,163 @@ impl Default for Config {
     }
 }
 
-/// Reads, decodes, folds and renders as `config` says.
+/// Collects, decodes, folds and renders as `config` says.
 pub fn run(config: &Config) -> Result<(), Error> {
-    if !config.raw {
-        if let Destination::File(path) = &config.output {
-            output::check_directory(path)?;
-        }
-    }
-    let (binary, files) = source::split_binary(&config.inputs)?;
-    let raws = files
-        .iter()
-        .map(|path| source::read_file(path, binary.as_deref()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let profiles = raws
-        .iter()
-        .map(|raw| decode(raw, config.max_size))
-        .collect::<Result<Vec<_>, _>>()?;
+    check_outputs(config)?;
+    let (binary, sources) = source::resolve(&config.sources, config.seconds)?;
+    let binary = config.binary.clone().or(binary);
+    let collected = collect(&sources, binary.as_deref(), config);
+    let (raws, profiles) = decode_all(collected, config.max_size)?;
     let names: Vec<String> = raws.iter().map(|raw| raw.origin.name()).collect();
-    let folded = fold_profiles(&profiles, &names, &config.fold)?;
+    let merged = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
+        input: names[position].clone(),
+        source,
+    })?;
+    if let Some(path) = &config.save {
+        save(path, &raws, &merged)?;
+    }
+    let folded = fold::fold(&merged, &config.fold).map_err(|source| Error::Fold {
+        input: names.join(", "),
+        source,
+    })?;
     if config.raw {
         let mut text = Vec::new();
         fold::write_folded(&folded, &mut text).map_err(Error::Stdout)?;
         return output::write_stdout(&text);
     }
-    let svg = draw(&folded, config, &names.join(", "))?;
+    let mut render_options = config.render.clone();
+    render_options.note = collection_note(&raws);
+    let svg = draw(&folded, config, &render_options, &names.join(", "))?;
     output::write(&config.output, &svg)
+}
+
+/// Fails before any slow work when an output cannot be written.
+fn check_outputs(config: &Config) -> Result<(), Error> {
+    if let (false, Destination::File(path)) = (config.raw, &config.output) {
+        output::check_directory(path)?;
+    }
+    if let Some(path) = &config.save {
+        output::check_directory(path)?;
+    }
+    Ok(())
+}
+
+/// Reads every source at once (URLs in parallel), with progress while a
+/// server collects.
+fn collect(
+    sources: &[Source],
+    binary: Option<&Path>,
+    config: &Config,
+) -> Vec<Result<RawProfile, Error>> {
+    let longest = sources
+        .iter()
+        .filter_map(|source| match source {
+            Source::Url(target) => target.seconds,
+            Source::File(_) => None,
+        })
+        .max();
+    let _progress = longest.map(|seconds| {
+        let what = match sources {
+            [Source::Url(target)] => format!("collecting {}", target.display()),
+            _ => format!("collecting from {} sources", sources.len()),
+        };
+        Progress::start(Feedback::detect(config.quiet), &what, seconds)
+    });
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sources
+            .iter()
+            .map(|source| scope.spawn(move || read_source(source, binary, config)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a source reader panicked"))
+            .collect()
+    })
+}
+
+fn read_source(
+    source: &Source,
+    binary: Option<&Path>,
+    config: &Config,
+) -> Result<RawProfile, Error> {
+    match source {
+        Source::File(path) => source::read_file(path, binary, config.max_size),
+        Source::Url(target) => Ok(RawProfile {
+            bytes: fetch::fetch(target, &config.fetch, config.max_size)?,
+            origin: Origin::Url(target.clone()),
+            binary: binary.map(Path::to_path_buf),
+        }),
+    }
+}
+
+/// Decodes what was collected. With several sources, one that failed is
+/// reported and skipped as long as another one worked.
+fn decode_all(
+    collected: Vec<Result<RawProfile, Error>>,
+    max_size: u64,
+) -> Result<(Vec<RawProfile>, Vec<Profile>), Error> {
+    let count = collected.len();
+    let mut raws = Vec::new();
+    let mut profiles = Vec::new();
+    let mut failures = Vec::new();
+    for result in collected {
+        match result.and_then(|raw| decode(&raw, max_size).map(|profile| (raw, profile))) {
+            Ok((raw, profile)) => {
+                raws.push(raw);
+                profiles.push(profile);
+            }
+            Err(error) => failures.push(error),
+        }
+    }
+    if count == 1 {
+        if let Some(error) = failures.pop() {
+            return Err(error);
+        }
+    }
+    for failure in &failures {
+        progress::warn(&format!("skipped: {}", error_chain(failure)));
+    }
+    if profiles.is_empty() {
+        return Err(Error::AllSourcesFailed { count });
+    }
+    Ok((raws, profiles))
+}
+
+/// Saves one profile exactly as received, or several merged.
+fn save(path: &Path, raws: &[RawProfile], merged: &Profile) -> Result<(), Error> {
+    let bytes = match raws {
+        [one] => std::borrow::Cow::Borrowed(&one.bytes),
+        _ => std::borrow::Cow::Owned(profile::encode_gzip(merged)),
+    };
+    output::write_atomically(path, |file| std::io::Write::write_all(file, &bytes))
+}
+
+/// What the subtitle should add about how the profile was collected.
+fn collection_note(raws: &[RawProfile]) -> Option<String> {
+    let mut notes = Vec::new();
+    let delta = raws.iter().find_map(|raw| match &raw.origin {
+        Origin::Url(target) if target.delta => target.seconds,
+        _ => None,
+    });
+    if let Some(seconds) = delta {
+        notes.push(format!("delta over {seconds} s"));
+    }
+    if raws.len() > 1 {
+        notes.push(format!("merged from {} profiles", raws.len()));
+    }
+    (!notes.is_empty()).then(|| notes.join(", "))
+}
+
+/// The error and its causes on one line, as `main` prints them.
+pub fn error_chain(error: &Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(source) = cause {
+        message.push_str(": ");
+        message.push_str(&source.to_string());
+        cause = source.source();
+    }
+    message
 }
 
 /// Decodes one input and checks it has something to show.
@@ -96,20 +246,13 @@ pub fn decode(raw: &RawProfile, max_size: u64) -> Result<Profile, Error> {
     Ok(profile)
 }
 
-fn fold_profiles(
-    profiles: &[Profile],
-    names: &[String],
-    options: &FoldOptions,
-) -> Result<Folded, Error> {
-    let refs: Vec<&Profile> = profiles.iter().collect();
-    fold::fold(&refs, options).map_err(|(position, source)| Error::Fold {
-        input: names[position].clone(),
-        source,
-    })
-}
-
 /// Renders the SVG, loading and saving the consistent palette when asked.
-fn draw(folded: &Folded, config: &Config, input: &str) -> Result<Vec<u8>, Error> {
+fn draw(
+    folded: &Folded,
+    config: &Config,
+    options: &RenderOptions,
+    input: &str,
+) -> Result<Vec<u8>, Error> {
     let mut palette = match &config.consistent_palette {
         Some(path) => {
             Some(
@@ -122,7 +265,7 @@ fn draw(folded: &Folded, config: &Config, input: &str) -> Result<Vec<u8>, Error>
         None => None,
     };
     let mut svg = Vec::new();
-    render::render(folded, &config.render, palette.as_mut(), &mut svg).map_err(|source| {
+    render::render(folded, options, palette.as_mut(), &mut svg).map_err(|source| {
         Error::Render {
             input: input.to_owned(),
             source,

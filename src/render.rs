@@ -36,6 +36,8 @@ pub struct RenderOptions {
     pub reverse: bool,
     /// Frames narrower than this many pixels are left out.
     pub min_width: f64,
+    /// Said after the total in the subtitle (`delta over 10 s`).
+    pub note: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -48,6 +50,7 @@ impl Default for RenderOptions {
             inverted: false,
             reverse: false,
             min_width: 0.1,
+            note: None,
         }
     }
 }
@@ -83,7 +86,10 @@ pub fn render(
     let mut inferno_options = flamegraph::Options::default();
     inferno_options.colors = palette(folded, options)?;
     inferno_options.title = title(options);
-    inferno_options.subtitle = Some(subtitle(folded));
+    inferno_options.subtitle = Some(match &options.note {
+        Some(note) => format!("{}, {note}", subtitle(folded)),
+        None => subtitle(folded),
+    });
     inferno_options.count_name = count_name(folded);
     inferno_options.image_width = Some(options.width);
     inferno_options.min_width = options.min_width;

@@ -1,11 +1,21 @@
-//! What to read and reading it: profile files, and the optional binary that
-//! may come first on the command line (`torch storage.test mem.out`).
+//! What to read and reading it: profile files, URLs of `net/http/pprof`
+//! endpoints (fetched by [`crate::fetch`]), and the optional binary that may
+//! come first on the command line (`torch storage.test mem.out`).
 
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Url;
 
 use crate::error::Error;
+
+/// Endpoint collected when the user names no source at all (as go-torch).
+pub const DEFAULT_URL: &str = "http://localhost:8080/debug/pprof/profile";
+
+/// How long the CPU endpoint profiles when `--seconds` is not given.
+pub const DEFAULT_CPU_SECONDS: u64 = 30;
 
 /// Bytes of one profile as read, with where they came from.
 #[derive(Debug, Clone)]
@@ -16,9 +26,11 @@ pub struct RawProfile {
     pub binary: Option<PathBuf>,
 }
 
+/// Where a profile came from, for messages and for the graph's subtitle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     File(PathBuf),
+    Url(Target),
 }
 
 impl Origin {
@@ -26,47 +38,269 @@ impl Origin {
     pub fn name(&self) -> String {
         match self {
             Origin::File(path) => path.display().to_string(),
+            Origin::Url(target) => target.display(),
         }
     }
 }
 
-/// Splits positionals into an optional leading binary and the profiles, the
-/// way `go tool pprof BIN PROF` and go-torch take them: the first of several
-/// arguments is the binary when it is an ELF executable.
-pub fn split_binary(inputs: &[PathBuf]) -> Result<(Option<PathBuf>, Vec<PathBuf>), Error> {
-    match inputs {
-        [first, rest @ ..] if !rest.is_empty() && is_elf(first)? => {
-            Ok((Some(first.clone()), rest.to_vec()))
+/// One thing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Url(Target),
+}
+
+/// A URL to fetch, with what torch knows about the profile behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The URL as requested, `seconds` already in the query where it belongs.
+    pub url: Url,
+    /// Skip certificate checks (`https+insecure://`).
+    pub insecure: bool,
+    /// How long the server collects before it answers (CPU profiles and
+    /// delta profiles), if it does.
+    pub seconds: Option<u64>,
+    /// The server returns the difference over `seconds`, not a snapshot.
+    pub delta: bool,
+}
+
+impl Target {
+    /// The URL without any user:password part, safe to print.
+    pub fn display(&self) -> String {
+        let mut url = self.url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let shown = url.to_string();
+        if self.insecure {
+            shown.replacen("https://", "https+insecure://", 1)
+        } else {
+            shown
         }
-        [only] if is_elf(only)? => Err(Error::BinaryWithoutProfile { path: only.clone() }),
-        _ => Ok((None, inputs.to_vec())),
     }
+
+    /// pprof's rule: one and a half times the collection time, else 60 s;
+    /// plus a margin for the transfer.
+    pub fn default_timeout(&self) -> Duration {
+        match self.seconds {
+            Some(seconds) if seconds > 0 => Duration::from_secs_f64(seconds as f64 * 1.5 + 10.0),
+            _ => Duration::from_secs(60),
+        }
+    }
+}
+
+/// Splits arguments into an optional leading binary and the sources, the way
+/// `go tool pprof BIN PROF` and go-torch take them: the first of several
+/// arguments is the binary when it is an ELF executable.
+pub fn resolve(
+    arguments: &[String],
+    seconds: Option<u64>,
+) -> Result<(Option<PathBuf>, Vec<Source>), Error> {
+    let mut binary = None;
+    let mut rest = arguments;
+    if let [first, tail @ ..] = arguments {
+        if is_elf(Path::new(first))? {
+            if tail.is_empty() {
+                return Err(Error::BinaryWithoutProfile {
+                    path: PathBuf::from(first),
+                });
+            }
+            binary = Some(PathBuf::from(first));
+            rest = tail;
+        }
+    }
+    let sources = rest
+        .iter()
+        .map(|argument| classify(argument, seconds))
+        .collect::<Result<_, _>>()?;
+    Ok((binary, sources))
+}
+
+/// A URL when it has a scheme, or is `host:port[/path]` and no such file
+/// exists; a file otherwise.
+pub fn classify(argument: &str, seconds: Option<u64>) -> Result<Source, Error> {
+    let has_scheme = ["http://", "https://", "https+insecure://"]
+        .iter()
+        .any(|scheme| argument.starts_with(scheme));
+    if has_scheme || (!Path::new(argument).exists() && looks_like_host_port(argument)) {
+        return plan_url(argument, seconds).map(Source::Url);
+    }
+    Ok(Source::File(PathBuf::from(argument)))
+}
+
+fn looks_like_host_port(argument: &str) -> bool {
+    let authority = argument.split('/').next().unwrap_or_default();
+    match authority.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && !host.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Turns what the user typed into the URL to request: adds `http://` and the
+/// CPU endpoint to a bare `host:port`, and `seconds` where Go expects it.
+pub fn plan_url(argument: &str, seconds: Option<u64>) -> Result<Target, Error> {
+    let (text, insecure) = match argument.strip_prefix("https+insecure://") {
+        Some(rest) => (format!("https://{rest}"), true),
+        None if argument.contains("://") => (argument.to_owned(), false),
+        None => (format!("http://{argument}"), false),
+    };
+    let mut url = Url::parse(&text).map_err(|e| Error::BadUrl {
+        url: argument.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::BadUrl {
+            url: argument.to_owned(),
+            reason: "only http:// and https:// URLs with a host are supported".into(),
+        });
+    }
+    if url.path() == "/" || url.path().is_empty() {
+        url.set_path("/debug/pprof/profile");
+    }
+    let (seconds, delta) = collection_seconds(&mut url, seconds);
+    Ok(Target {
+        url,
+        insecure,
+        seconds,
+        delta,
+    })
+}
+
+/// Sets `?seconds=` as Go's handlers expect: always for the CPU endpoint
+/// (30 by default), for the others only when asked (Go then answers with a
+/// delta profile), and never next to `debug=` (Go refuses the pair).
+fn collection_seconds(url: &mut Url, asked: Option<u64>) -> (Option<u64>, bool) {
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if query.iter().any(|(k, _)| k == "debug") {
+        return (None, false);
+    }
+    let endpoint = url.path().rsplit('/').next().unwrap_or_default().to_owned();
+    let cpu = endpoint == "profile";
+    let already = query
+        .iter()
+        .find(|(k, _)| k == "seconds")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let seconds = match (already, asked, cpu) {
+        (Some(given), _, _) => Some(given),
+        (None, Some(asked), _) => Some(asked),
+        (None, None, true) => Some(DEFAULT_CPU_SECONDS),
+        (None, None, false) => None,
+    };
+    if let (None, Some(seconds)) = (already, seconds) {
+        url.query_pairs_mut()
+            .append_pair("seconds", &seconds.to_string());
+    }
+    (seconds, seconds.is_some() && !cpu)
 }
 
 fn is_elf(path: &Path) -> Result<bool, Error> {
     const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+    let mut magic = [0u8; 4];
+    let Ok(mut file) = fs::File::open(path) else {
+        // Not a readable file: a URL, or an error reported when it is read.
+        return Ok(false);
+    };
+    match file.read_exact(&mut magic) {
+        Ok(()) => Ok(&magic == ELF_MAGIC),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(false),
+        Err(source) => Err(Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Reads a profile file whole, refusing one larger than `max_size`.
+pub fn read_file(path: &Path, binary: Option<&Path>, max_size: u64) -> Result<RawProfile, Error> {
     let read_error = |source| Error::Read {
         path: path.to_path_buf(),
         source,
     };
-    let mut magic = [0u8; 4];
-    let mut file = fs::File::open(path).map_err(read_error)?;
-    match file.read_exact(&mut magic) {
-        Ok(()) => Ok(&magic == ELF_MAGIC),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(read_error(e)),
+    let file = fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(max_size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > max_size {
+        return Err(Error::TooLarge {
+            input: path.display().to_string(),
+            limit: max_size,
+        });
     }
-}
-
-/// Reads a profile file whole.
-pub fn read_file(path: &Path, binary: Option<&Path>) -> Result<RawProfile, Error> {
-    let bytes = fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
     Ok(RawProfile {
         bytes,
         origin: Origin::File(path.to_path_buf()),
         binary: binary.map(Path::to_path_buf),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(argument: &str, seconds: Option<u64>) -> (String, Option<u64>, bool) {
+        let t = plan_url(argument, seconds).unwrap();
+        (t.url.to_string(), t.seconds, t.delta)
+    }
+
+    #[test]
+    fn cpu_endpoint_always_gets_seconds() {
+        let want = "http://h:8080/debug/pprof/profile?seconds=30";
+        assert_eq!(url("h:8080", None), (want.into(), Some(30), false));
+        let want = "http://h:8080/debug/pprof/profile?seconds=5";
+        assert_eq!(url("http://h:8080/debug/pprof/profile", Some(5)).0, want);
+        assert_eq!(
+            url("http://h:1/debug/pprof/profile?seconds=7", Some(5)).1,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn other_endpoints_get_seconds_only_when_asked() {
+        let heap = "http://h:1/debug/pprof/heap";
+        assert_eq!(url(heap, None), (heap.into(), None, false));
+        let delta = "http://h:1/debug/pprof/heap?seconds=10";
+        assert_eq!(url(heap, Some(10)), (delta.into(), Some(10), true));
+        let debug = "http://h:1/debug/pprof/heap?debug=1";
+        assert_eq!(url(debug, Some(10)), (debug.into(), None, false));
+    }
+
+    #[test]
+    fn insecure_scheme_and_credentials() {
+        let t = plan_url("https+insecure://u:secret@h:1/debug/pprof/heap", None).unwrap();
+        assert!(t.insecure);
+        assert_eq!(t.url.scheme(), "https");
+        assert_eq!(t.display(), "https+insecure://h:1/debug/pprof/heap");
+    }
+
+    #[test]
+    fn host_port_versus_files() {
+        assert!(matches!(
+            classify("localhost:6060", None),
+            Ok(Source::Url(_))
+        ));
+        assert!(matches!(
+            classify("127.0.0.1:6060/debug/pprof/heap", None),
+            Ok(Source::Url(_))
+        ));
+        assert!(matches!(classify("mem.out", None), Ok(Source::File(_))));
+        assert!(matches!(
+            classify("dir/cpu.pprof", None),
+            Ok(Source::File(_))
+        ));
+        assert!(plan_url("ftp://h/x", None).is_err());
+    }
+
+    #[test]
+    fn timeouts_follow_pprof() {
+        let cpu = plan_url("h:1", None).unwrap();
+        assert_eq!(cpu.default_timeout(), Duration::from_secs(55));
+        let heap = plan_url("http://h:1/debug/pprof/heap", None).unwrap();
+        assert_eq!(heap.default_timeout(), Duration::from_secs(60));
+    }
 }

@@ -5,8 +5,12 @@
 //! or a raw id: locations, functions and mappings refer to each other by
 //! position in the profile's vectors, and every reference has been checked.
 
+mod encode;
+mod merge;
 mod proto;
 
+pub use encode::encode_gzip;
+pub use merge::{merge, MergeError};
 pub use proto::{decode, DecodeError, DEFAULT_MAX_SIZE};
 
 /// What one column of sample values measures, e.g. `alloc_space` in `bytes`.

@@ -13,7 +13,7 @@ use prost::Message;
 use super::{Function, Label, LabelValue, Line, Location, Mapping, Profile, Sample, ValueType};
 
 #[allow(clippy::all, missing_docs)]
-mod pb {
+pub(super) mod pb {
     include!(concat!(env!("OUT_DIR"), "/perftools.profiles.rs"));
 }
 

@@ -10,12 +10,12 @@ use torch::units;
 use crate::util::*;
 
 fn load(expected: &Expected) -> Profile {
-    let raw = source::read_file(&expected.profile(), None).unwrap();
+    let raw = source::read_file(&expected.profile(), None, DEFAULT_MAX_SIZE).unwrap();
     torch::decode(&raw, DEFAULT_MAX_SIZE).unwrap()
 }
 
 fn fold_as(profile: &Profile, selection: SampleSelection, mean: bool) -> Folded {
-    fold::fold(&[profile], &FoldOptions { selection, mean }).unwrap()
+    fold::fold(profile, &FoldOptions { selection, mean }).unwrap()
 }
 
 fn named(name: &str) -> SampleSelection {

@@ -1,0 +1,242 @@
+//! Fetching profiles from `net/http/pprof` endpoints: timeouts, headers,
+//! redirects, size limits, and errors that say what went wrong in terms a
+//! person running it against production can act on.
+
+use std::error::Error as _;
+use std::fmt;
+use std::io::{self, Read};
+use std::time::Duration;
+
+use reqwest::blocking::{Client, Response};
+use reqwest::redirect::Policy;
+
+use crate::error::Error;
+use crate::source::Target;
+
+/// Time allowed to open a connection, independent of the total timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Redirects followed before giving up.
+const MAX_REDIRECTS: usize = 10;
+
+/// How to fetch: shared by every URL of a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FetchOptions {
+    /// Total time per request; `None`: the target's own default.
+    pub timeout: Option<Duration>,
+    /// Extra request headers (`-H 'Authorization: Bearer …'`).
+    pub headers: Vec<Header>,
+}
+
+/// A request header whose value never appears in messages or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: <hidden>", self.name)
+    }
+}
+
+impl std::str::FromStr for Header {
+    type Err = String;
+
+    /// Parses `Name: value`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, value) = s
+            .split_once(':')
+            .ok_or_else(|| "expected 'Name: value'".to_owned())?;
+        let name = name.trim();
+        reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+        let value = value.trim();
+        reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| format!("the value of {name} is not a valid header value"))?;
+        Ok(Header {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// Fetches `target`, returning the body as received.
+pub fn fetch(target: &Target, options: &FetchOptions, max_size: u64) -> Result<Vec<u8>, Error> {
+    let timeout = options.timeout.unwrap_or_else(|| target.default_timeout());
+    let fail = |reason: String| Error::Fetch {
+        url: target.display(),
+        reason,
+    };
+    let client = client(target, options, timeout).map_err(|e| fail(e.to_string()))?;
+    let mut request = client.get(target.url.clone());
+    for header in &options.headers {
+        request = request.header(&header.name, &header.value);
+    }
+    let response = request.send().map_err(|e| fail(describe(&e, timeout)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(fail(status_message(response)));
+    }
+    read_body(response, max_size, timeout).map_err(fail)
+}
+
+fn client(target: &Target, options: &FetchOptions, timeout: Duration) -> reqwest::Result<Client> {
+    let guard_headers = !options.headers.is_empty();
+    let first_host = target.url.host_str().map(str::to_owned);
+    let policy = Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            return attempt.error(RedirectLoop);
+        }
+        let same_host = attempt.url().host_str().map(str::to_owned) == first_host;
+        if guard_headers && !same_host {
+            // Credentials given with -H are for the host the user named.
+            let to = attempt.url().to_string();
+            return attempt.error(CrossHostRedirect(to));
+        }
+        attempt.follow()
+    });
+    Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
+        .redirect(policy)
+        .user_agent(concat!("torch/", env!("CARGO_PKG_VERSION")))
+        .danger_accept_invalid_certs(target.insecure)
+        .build()
+}
+
+#[derive(Debug)]
+struct RedirectLoop;
+
+impl fmt::Display for RedirectLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "more than {MAX_REDIRECTS} redirects (a redirect loop?)")
+    }
+}
+
+impl std::error::Error for RedirectLoop {}
+
+#[derive(Debug)]
+struct CrossHostRedirect(String);
+
+impl fmt::Display for CrossHostRedirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "redirected to another host ({}); not sending your -H headers there",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for CrossHostRedirect {}
+
+/// Reads at most `max_size` bytes of body.
+fn read_body(response: Response, max_size: u64, timeout: Duration) -> Result<Vec<u8>, String> {
+    let expected = response.content_length();
+    let mut body = Vec::new();
+    let result = response.take(max_size + 1).read_to_end(&mut body);
+    if let Err(e) = result {
+        return Err(match io_timeout(&e) {
+            true => timeout_message(timeout),
+            false => format!("the response was cut off after {} bytes ({e})", body.len()),
+        });
+    }
+    if body.len() as u64 > max_size {
+        return Err(format!(
+            "the response is larger than the {max_size}-byte limit (--max-size)"
+        ));
+    }
+    match expected {
+        Some(length) if length != body.len() as u64 => Err(format!(
+            "the response was cut off after {} of {length} bytes",
+            body.len()
+        )),
+        _ => Ok(body),
+    }
+}
+
+fn io_timeout(e: &io::Error) -> bool {
+    if e.kind() == io::ErrorKind::TimedOut {
+        return true;
+    }
+    let mut cause: Option<&dyn std::error::Error> = e.get_ref().map(|inner| inner as _);
+    while let Some(error) = cause {
+        if let Some(reqwest_error) = error.downcast_ref::<reqwest::Error>() {
+            if reqwest_error.is_timeout() {
+                return true;
+            }
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// A non-2xx answer. Go's pprof handlers mark their own errors with
+/// `X-Go-Pprof` and explain them in the body ("Unknown profile").
+fn status_message(response: Response) -> String {
+    let status = response.status();
+    let from_pprof = response.headers().contains_key("x-go-pprof");
+    let mut text = String::new();
+    let _ = response.take(4096).read_to_string(&mut text);
+    let detail = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let code = format!("HTTP {status}");
+    match (from_pprof, status.as_u16()) {
+        (true, _) if !detail.is_empty() => format!("{code}: {}", shorten(detail)),
+        (false, 404) => format!("{code} (is net/http/pprof imported, and is the path right?)"),
+        _ => code,
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const LIMIT: usize = 200;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+fn timeout_message(timeout: Duration) -> String {
+    format!(
+        "timed out after {} s (wait longer with --timeout SECONDS)",
+        timeout.as_secs_f64()
+    )
+}
+
+/// Explains a failed request.
+fn describe(error: &reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        return timeout_message(timeout);
+    }
+    let mut chain = Vec::new();
+    let mut refused = false;
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            refused |= io.kind() == io::ErrorKind::ConnectionRefused;
+        }
+        if e.is::<RedirectLoop>() || e.is::<CrossHostRedirect>() {
+            return e.to_string();
+        }
+        chain.push(e.to_string());
+        cause = e.source();
+    }
+    let all = chain.join(": ").to_ascii_lowercase();
+    let innermost = chain.last().cloned().unwrap_or_else(|| error.to_string());
+    if refused || all.contains("connection refused") {
+        "connection refused: is the service running, is net/http/pprof imported, and is the port right?".into()
+    } else if all.contains("dns error") || all.contains("failed to lookup address") {
+        format!("cannot resolve the host name ({innermost})")
+    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+        format!("TLS failed: {innermost} (https+insecure:// skips certificate checks)")
+    } else if error.is_connect() {
+        format!("cannot connect: {innermost}")
+    } else {
+        innermost
+    }
+}

@@ -1,0 +1,96 @@
+//! Feedback on standard error while a profile is being collected: a bar
+//! with the seconds left when stderr is a terminal, one line when it is not,
+//! nothing with `-q`. Also where warnings are printed.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How much to say while working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    Quiet,
+    Line,
+    Bar,
+}
+
+impl Feedback {
+    /// A bar on a terminal, a line otherwise, nothing when `quiet`.
+    pub fn detect(quiet: bool) -> Self {
+        if quiet {
+            Feedback::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Feedback::Bar
+        } else {
+            Feedback::Line
+        }
+    }
+}
+
+/// A running progress display; stops and clears itself when dropped.
+pub struct Progress {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts showing that `what` takes `seconds` seconds.
+    pub fn start(feedback: Feedback, what: &str, seconds: u64) -> Progress {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = match feedback {
+            Feedback::Quiet => None,
+            Feedback::Line => {
+                eprintln!("torch: {what}: waiting {seconds} s for the profile");
+                None
+            }
+            Feedback::Bar => {
+                let stop = Arc::clone(&stop);
+                let what = what.to_owned();
+                Some(thread::spawn(move || draw_until(&stop, &what, seconds)))
+            }
+        };
+        Progress { stop, thread }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+            // Clear the bar's line so what follows starts clean.
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+fn draw_until(stop: &AtomicBool, what: &str, seconds: u64) {
+    const WIDTH: u64 = 30;
+    let start = Instant::now();
+    let total = Duration::from_secs(seconds.max(1));
+    while !stop.load(Ordering::Relaxed) {
+        let elapsed = start.elapsed();
+        let done = (elapsed.as_millis() * WIDTH as u128 / total.as_millis()).min(WIDTH as u128);
+        let bar = format!(
+            "{}{}",
+            "#".repeat(done as usize),
+            "-".repeat((WIDTH as u128 - done) as usize)
+        );
+        let status = match total.checked_sub(elapsed) {
+            Some(left) => format!("{} s left", left.as_secs() + 1),
+            None => "waiting for the server".to_owned(),
+        };
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "\r\x1b[2K{what} [{bar}] {status}");
+        let _ = stderr.flush();
+        drop(stderr);
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Prints a warning: something went wrong that did not stop the run.
+pub fn warn(message: &str) {
+    eprintln!("torch: warning: {message}");
+}

@@ -52,12 +52,15 @@ pub fn merge(mut profiles: Vec<Profile>) -> Result<Profile, (usize, MergeError)>
     Ok(merged)
 }
 
+/// A location's identity: mapping, address and (function, line) per line.
+type LocationKey = (Option<usize>, u64, Vec<(Option<usize>, i64)>);
+
 /// Keys of what has been added, to share identical entries.
 #[derive(Default)]
 struct Merger {
     functions: HashMap<(String, String, String, i64), usize>,
     mappings: HashMap<(u64, u64, u64, String, String), usize>,
-    locations: HashMap<(Option<usize>, u64, Vec<(Option<usize>, i64)>), usize>,
+    locations: HashMap<LocationKey, usize>,
 }
 
 impl Merger {

@@ -5,7 +5,7 @@
 use std::error::Error as _;
 use std::fmt;
 use std::io::{self, Read};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
@@ -70,16 +70,28 @@ pub fn fetch(target: &Target, options: &FetchOptions, max_size: u64) -> Result<V
         reason,
     };
     let client = client(target, options, timeout).map_err(|e| fail(e.to_string()))?;
+    let started = Instant::now();
     let mut request = client.get(target.url.clone());
     for header in &options.headers {
         request = request.header(&header.name, &header.value);
     }
-    let response = request.send().map_err(|e| fail(describe(&e, timeout)))?;
+    let https = target.url.scheme() == "https";
+    let response = request
+        .send()
+        .map_err(|e| fail(describe(&e, timeout, https)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(fail(status_message(response)));
     }
-    read_body(response, max_size, timeout).map_err(fail)
+    read_body(response, max_size).map_err(|e| {
+        // reqwest reports a body cut by the total timeout as a plain body
+        // error; the clock says which it was.
+        if io_timeout(&e.0) || started.elapsed() >= timeout {
+            fail(timeout_message(timeout))
+        } else {
+            fail(e.1)
+        }
+    })
 }
 
 fn client(target: &Target, options: &FetchOptions, timeout: Duration) -> reqwest::Result<Client> {
@@ -132,29 +144,27 @@ impl fmt::Display for CrossHostRedirect {
 
 impl std::error::Error for CrossHostRedirect {}
 
-/// Reads at most `max_size` bytes of body.
-fn read_body(response: Response, max_size: u64, timeout: Duration) -> Result<Vec<u8>, String> {
+/// Reads at most `max_size` bytes of body. A failure comes with the I/O
+/// error (to tell a timeout) and the message to show otherwise.
+fn read_body(response: Response, max_size: u64) -> Result<Vec<u8>, (io::Error, String)> {
     let expected = response.content_length();
     let mut body = Vec::new();
-    let result = response.take(max_size + 1).read_to_end(&mut body);
-    if let Err(e) = result {
-        return Err(match io_timeout(&e) {
-            true => timeout_message(timeout),
-            false => format!("the response was cut off after {} bytes ({e})", body.len()),
-        });
+    if let Err(e) = response.take(max_size + 1).read_to_end(&mut body) {
+        let message = format!("the response was cut off after {} bytes ({e})", body.len());
+        return Err((e, message));
     }
-    if body.len() as u64 > max_size {
-        return Err(format!(
-            "the response is larger than the {max_size}-byte limit (--max-size)"
-        ));
-    }
-    match expected {
-        Some(length) if length != body.len() as u64 => Err(format!(
-            "the response was cut off after {} of {length} bytes",
-            body.len()
-        )),
-        _ => Ok(body),
-    }
+    let problem = if body.len() as u64 > max_size {
+        format!("the response is larger than the {max_size}-byte limit (--max-size)")
+    } else {
+        match expected {
+            Some(length) if length != body.len() as u64 => format!(
+                "the response was cut off after {} of {length} bytes",
+                body.len()
+            ),
+            _ => return Ok(body),
+        }
+    };
+    Err((io::Error::other(problem.clone()), problem))
 }
 
 fn io_timeout(e: &io::Error) -> bool {
@@ -209,7 +219,7 @@ fn timeout_message(timeout: Duration) -> String {
 }
 
 /// Explains a failed request.
-fn describe(error: &reqwest::Error, timeout: Duration) -> String {
+fn describe(error: &reqwest::Error, timeout: Duration, https: bool) -> String {
     if error.is_timeout() {
         return timeout_message(timeout);
     }
@@ -232,8 +242,9 @@ fn describe(error: &reqwest::Error, timeout: Duration) -> String {
         "connection refused: is the service running, is net/http/pprof imported, and is the port right?".into()
     } else if all.contains("dns error") || all.contains("failed to lookup address") {
         format!("cannot resolve the host name ({innermost})")
-    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
-        format!("TLS failed: {innermost} (https+insecure:// skips certificate checks)")
+    } else if https && error.is_connect() {
+        // Past TCP, an https connection can only fail in the TLS handshake.
+        format!("TLS handshake failed: {innermost} (https+insecure:// skips certificate checks)")
     } else if error.is_connect() {
         format!("cannot connect: {innermost}")
     } else {

@@ -35,8 +35,9 @@ pub struct Folded {
     pub sample_type: ValueType,
     pub mean: bool,
     pub stacks: Vec<(String, i64)>,
-    /// The total pprof reports for this sample type: all samples, including
-    /// those without a stack; for a mean, total value over total events.
+    /// The total pprof reports for this sample type: the sum of the values'
+    /// sizes over all samples, including those without a stack; for a mean,
+    /// that sum over the total events.
     pub total: i64,
 }
 
@@ -91,7 +92,9 @@ pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldErro
     for sample in &profile.samples {
         let value = sample.values[index];
         let events = if options.mean { sample.values[0] } else { 0 };
-        total = total.saturating_add(value);
+        // pprof's total counts negative values (delta and diff profiles)
+        // by their size.
+        total = total.saturating_add(value.saturating_abs());
         total_events = total_events.saturating_add(events);
         build_stack(&mut stack, &sample.locations, &frames);
         let entry = match sums.get_mut(stack.as_str()) {

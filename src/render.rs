@@ -60,7 +60,7 @@ impl Default for RenderOptions {
 pub enum RenderError {
     #[error("unknown palette {0:?}; choose one of: {list}", list = PALETTES.join(", "))]
     UnknownPalette(String),
-    #[error("nothing to draw: every {0} value is zero")]
+    #[error("nothing to draw: no {0} value is above zero")]
     Empty(String),
     #[error("inferno failed")]
     Inferno(#[source] io::Error),
@@ -134,14 +134,29 @@ fn title(options: &RenderOptions) -> String {
     }
 }
 
-/// `alloc_space — 2.37 GB total`, or for a mean, the overall mean.
+/// `alloc_space — 2.37 GB total`; for a mean, the overall mean; for a
+/// profile with negative values (a delta of in-use memory), what grew and
+/// what shrank, since only growth can be drawn.
 pub fn subtitle(folded: &Folded) -> String {
     let t = &folded.sample_type;
-    let amount = units::human(folded.total, &t.unit);
+    let human = |value| units::human(value, &t.unit);
+    let shrank: i64 = folded.stacks.iter().map(|&(_, v)| v.min(0)).sum();
     if folded.mean {
-        format!("mean {} — {amount} per event overall", t.name)
+        format!(
+            "mean {} — {} per event overall",
+            t.name,
+            human(folded.total)
+        )
+    } else if shrank < 0 {
+        let grew: i64 = folded.stacks.iter().map(|&(_, v)| v.max(0)).sum();
+        format!(
+            "{} — {} grew, {} shrank (growth drawn)",
+            t.name,
+            human(grew),
+            human(-shrank)
+        )
     } else {
-        format!("{} — {amount} total", t.name)
+        format!("{} — {} total", t.name, human(folded.total))
     }
 }
 
@@ -164,5 +179,50 @@ pub fn count_name(folded: &Folded) -> String {
         format!("{base} (mean)")
     } else {
         base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::ValueType;
+
+    fn folded(stacks: Vec<(&str, i64)>, total: i64) -> Folded {
+        Folded {
+            sample_type: ValueType {
+                name: "inuse_space".into(),
+                unit: "bytes".into(),
+            },
+            mean: false,
+            stacks: stacks.into_iter().map(|(s, v)| (s.to_owned(), v)).collect(),
+            total,
+        }
+    }
+
+    #[test]
+    fn subtitle_states_the_total() {
+        let f = folded(vec![("a", 1024), ("b", 512)], 1536);
+        assert_eq!(subtitle(&f), "inuse_space — 1.5 kB total");
+        assert_eq!(count_name(&f), "bytes");
+    }
+
+    #[test]
+    fn negative_deltas_are_reported_not_drawn() {
+        let f = folded(vec![("a", 2048), ("b", -1024)], 3072);
+        assert_eq!(
+            subtitle(&f),
+            "inuse_space — 2 kB grew, 1 kB shrank (growth drawn)"
+        );
+        let mut svg = Vec::new();
+        render(&f, &RenderOptions::default(), None, &mut svg).unwrap();
+        let svg = String::from_utf8(svg).unwrap();
+        assert!(svg.contains("total_samples=\"2048\""));
+    }
+
+    #[test]
+    fn nothing_positive_is_an_error() {
+        let f = folded(vec![("b", -1024)], 1024);
+        let result = render(&f, &RenderOptions::default(), None, Vec::new());
+        assert!(matches!(result, Err(RenderError::Empty(_))));
     }
 }

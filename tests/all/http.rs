@@ -560,3 +560,18 @@ fn an_unknown_host() {
     ]);
     assert!(failure(&output).contains("cannot resolve the host name"));
 }
+
+#[test]
+fn headers_are_not_sent_to_another_host_on_redirect() {
+    let addr = misbehaving(1, |s, _| {
+        reply(
+            s,
+            "302 Found",
+            "Location: http://127.0.0.2:9/debug/pprof/heap\r\n",
+            b"",
+        )
+    });
+    let stderr = fetch_error(&addr, &["-H", "Authorization: Bearer hidden-value"]);
+    assert!(stderr.contains("redirected to another host"), "{stderr}");
+    assert!(!stderr.contains("hidden-value"), "{stderr}");
+}

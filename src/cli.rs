@@ -87,6 +87,10 @@ pub struct Args {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
+    /// Use the given binary even if its build id does not match the profile.
+    #[arg(long)]
+    pub force: bool,
+
     /// Sample type to show, by name (alloc_space, inuse_objects, cpu, delay…) or
     /// index. Default: the profile's default type, else its last.
     #[arg(long = "sample-index", value_name = "NAME|N")]
@@ -95,6 +99,10 @@ pub struct Args {
     /// Show the mean value per event (the chosen type divided by the first).
     #[arg(long)]
     pub mean: bool,
+
+    /// One frame per source line, `function file:line` (pprof's -lines).
+    #[arg(long)]
+    pub lines: bool,
 
     /// Mean delay per contention (block and mutex profiles).
     #[arg(long = "mean-delay", conflicts_with_all = ["sample_index", "mean"])]
@@ -202,7 +210,12 @@ impl Args {
             },
             save: self.save,
             quiet: self.quiet,
-            fold: FoldOptions { selection, mean },
+            force: self.force,
+            fold: FoldOptions {
+                selection,
+                mean,
+                lines: self.lines,
+            },
             render: RenderOptions {
                 colors: self.colors,
                 title: self.title,
@@ -276,6 +289,8 @@ where
             out.push("--mean-delay".into());
         } else if flag == "mean" {
             out.push("--mean".into());
+        } else if flag == "lines" {
+            out.push("--lines".into());
         } else if let Some(value) = flag.strip_prefix("sample_index=") {
             out.push(format!("--sample-index={value}").into());
         } else if flag == "sample_index" {

@@ -45,6 +45,12 @@ pub enum Error {
         #[source]
         source: MergeError,
     },
+    #[error("{input}")]
+    Symbolize {
+        input: String,
+        #[source]
+        source: crate::symbolize::binary::BinaryError,
+    },
     #[error("{url}: {reason}")]
     Fetch { url: String, reason: String },
     #[error("{url}: not a usable URL: {reason}")]

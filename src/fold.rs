@@ -27,6 +27,9 @@ pub struct FoldOptions {
     /// Show the mean value per event: the chosen value divided by the first
     /// sample type (pprof's `-mean`; `-mean_delay` is `delay` with this).
     pub mean: bool,
+    /// Name frames `function file:line`, one frame per source line (pprof's
+    /// `-lines`), instead of by function.
+    pub lines: bool,
 }
 
 /// Folded stacks of one sample type, sorted by stack, zero values left out.
@@ -85,7 +88,7 @@ pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldErro
     if options.mean && index == 0 {
         return Err(FoldError::MeanWithoutCount);
     }
-    let frames = location_frames(profile);
+    let frames = location_frames(profile, options.lines);
     let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
     let (mut total, mut total_events) = (0i64, 0i64);
     let mut stack = String::new();
@@ -128,25 +131,43 @@ fn reduce(value: i64, events: i64, mean: bool) -> i64 {
 }
 
 /// Each location's frames as folded text, root-side first (`outer;inlined`).
-fn location_frames(profile: &Profile) -> Vec<String> {
+fn location_frames(profile: &Profile, with_lines: bool) -> Vec<String> {
     profile
         .locations
         .iter()
-        .map(|location| location_frame_text(profile, location))
+        .map(|location| location_frame_text(profile, location, with_lines))
         .collect()
+}
+
+/// `function file:line` as pprof names a frame with `-lines`: the line when
+/// known, else the file, else the function alone.
+fn line_frame_name(function: &crate::profile::Function, line: i64) -> String {
+    match (function.filename.as_str(), line) {
+        ("", _) => function.name.clone(),
+        (file, 0) => format!("{} {file}", function.name),
+        (file, line) => format!("{} {file}:{line}", function.name),
+    }
 }
 
 /// Named lines become frames; a line without a name shows as `<unknown>`,
 /// as pprof shows it. A location with no name at all shows its address,
 /// unless that is 0 or Go's all-ones padding, which mean nothing either.
-fn location_frame_text(profile: &Profile, location: &Location) -> String {
+fn location_frame_text(profile: &Profile, location: &Location, with_lines: bool) -> String {
     let names: Vec<Option<Cow<str>>> = location
         .lines
         .iter()
         .rev()
         .map(|line| {
             let function = &profile.functions[line.function?];
-            (!function.name.is_empty()).then(|| clean_frame_name(&function.name))
+            if function.name.is_empty() {
+                return None;
+            }
+            Some(match with_lines {
+                true => {
+                    Cow::Owned(clean_frame_name(&line_frame_name(function, line.line)).into_owned())
+                }
+                false => clean_frame_name(&function.name),
+            })
         })
         .collect();
     if names.iter().all(Option::is_none) {
@@ -278,6 +299,7 @@ mod tests {
         let options = FoldOptions {
             selection: SampleSelection::Default,
             mean,
+            lines: false,
         };
         fold(profile, &options).unwrap()
     }

@@ -44,6 +44,8 @@ pub struct Config {
     pub save: Option<PathBuf>,
     /// No progress on stderr.
     pub quiet: bool,
+    /// Use a binary even when its build id does not match the profile's.
+    pub force: bool,
     pub fold: FoldOptions,
     pub render: RenderOptions,
     /// Where the SVG goes.
@@ -65,6 +67,7 @@ impl Default for Config {
             fetch: FetchOptions::default(),
             save: None,
             quiet: false,
+            force: false,
             fold: FoldOptions::default(),
             render: RenderOptions::default(),
             output: Destination::File(PathBuf::from("torch.svg")),
@@ -83,7 +86,7 @@ pub fn run(config: &Config) -> Result<(), Error> {
     let collected = collect(&sources, binary.as_deref(), config);
     let (raws, mut profiles) = decode_all(collected, config.max_size)?;
     for (raw, profile) in raws.iter().zip(&mut profiles) {
-        name_addresses(raw, profile, &config.fetch);
+        name_addresses(raw, profile, config)?;
     }
     let names: Vec<String> = raws.iter().map(|raw| raw.origin.name()).collect();
     let merged = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
@@ -200,16 +203,24 @@ fn decode_all(
     Ok((raws, profiles))
 }
 
-/// Names addresses a profile left unnamed: through the service's symbol
-/// endpoint for a URL source. Never fatal: what stays unnamed is counted
-/// in one warning.
-fn name_addresses(raw: &RawProfile, profile: &mut Profile, options: &FetchOptions) {
+/// Names addresses a profile left unnamed: from the binary (given, or found
+/// as pprof finds it), else through the service's symbol endpoint for a URL
+/// source. Only a binary that does not match is fatal; what stays unnamed
+/// is counted in one warning.
+fn name_addresses(raw: &RawProfile, profile: &mut Profile, config: &Config) -> Result<(), Error> {
     let addresses = symbolize::unnamed_addresses(profile);
     if addresses.is_empty() {
-        return;
+        return Ok(());
     }
-    if let (Origin::Url(target), None) = (&raw.origin, &raw.binary) {
-        match symbolize::remote::lookup(target, &addresses, options) {
+    symbolize::with_binaries(profile, raw.binary.as_deref(), config.force).map_err(|source| {
+        Error::Symbolize {
+            input: raw.origin.name(),
+            source,
+        }
+    })?;
+    let still_unnamed = symbolize::unnamed_addresses(profile);
+    if let (Origin::Url(target), false) = (&raw.origin, still_unnamed.is_empty()) {
+        match symbolize::remote::lookup(target, &still_unnamed, &config.fetch) {
             Ok(names) => {
                 symbolize::apply_names(profile, &names);
             }
@@ -228,6 +239,7 @@ fn name_addresses(raw: &RawProfile, profile: &mut Profile, options: &FetchOption
             addresses.len()
         ));
     }
+    Ok(())
 }
 
 /// Saves one profile exactly as received, or several merged.

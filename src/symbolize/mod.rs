@@ -2,11 +2,175 @@
 //! repeat: locations that already have names are never touched, and an
 //! address nobody can name stays an address (with a warning from the caller).
 
+pub mod binary;
 pub mod remote;
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
-use crate::profile::{Function, Line, Profile};
+use crate::profile::{Function, Line, Mapping, Profile};
+use binary::{Binary, BinaryError};
+
+/// Names what it can from binaries on this machine: `explicit` (the
+/// `BINARY` argument) for the main mapping and for locations without a
+/// mapping, else each mapping's own file, else `$PPROF_BINARY_PATH`.
+/// Returns how many locations got names. A mismatched build id of the
+/// explicit binary is an error unless `force`; other candidates that do
+/// not match are passed over.
+pub fn with_binaries(
+    profile: &mut Profile,
+    explicit: Option<&Path>,
+    force: bool,
+) -> Result<usize, BinaryError> {
+    let groups = unnamed_by_mapping(profile);
+    let mut named = 0;
+    let mut wrappers_only = Vec::new();
+    for (mapping, locations) in groups {
+        let binary = match find_binary(profile, mapping, explicit, force)? {
+            Some(binary) => binary,
+            None => continue,
+        };
+        let mapping_info = mapping.map(|m| profile.mappings[m].clone());
+        let mut functions: HashMap<(String, String), usize> = HashMap::new();
+        for index in locations {
+            let address = profile.locations[index].address;
+            let frames = binary.frames(binary.file_address(mapping_info.as_ref(), address));
+            if frames.is_empty() {
+                continue;
+            }
+            // The runtime leaves compiler-generated wrappers out of its
+            // stacks; a location that is nothing but one is left out too.
+            if frames.iter().all(binary::is_wrapper) {
+                wrappers_only.push(index);
+                continue;
+            }
+            let frames: Vec<_> = frames
+                .into_iter()
+                .filter(|f| !binary::is_wrapper(f))
+                .collect();
+            let lines = frames
+                .into_iter()
+                .map(|frame| {
+                    let key = (frame.function.clone(), frame.file.clone());
+                    let function = *functions.entry(key).or_insert_with(|| {
+                        profile.functions.push(Function {
+                            name: frame.function.clone(),
+                            system_name: frame.function,
+                            filename: frame.file,
+                            start_line: 0,
+                        });
+                        profile.functions.len() - 1
+                    });
+                    Line {
+                        function: Some(function),
+                        line: frame.line,
+                    }
+                })
+                .collect();
+            profile.locations[index].lines = lines;
+            named += 1;
+        }
+        if let Some(m) = mapping {
+            let m = &mut profile.mappings[m];
+            m.has_functions = true;
+            m.has_filenames = true;
+            m.has_line_numbers = true;
+            m.has_inline_frames = true;
+        }
+    }
+    if !wrappers_only.is_empty() {
+        for sample in &mut profile.samples {
+            sample
+                .locations
+                .retain(|l| wrappers_only.binary_search(l).is_err());
+        }
+        named += wrappers_only.len();
+    }
+    Ok(named)
+}
+
+/// Unnamed locations (by position), grouped by their mapping.
+fn unnamed_by_mapping(profile: &Profile) -> Vec<(Option<usize>, Vec<usize>)> {
+    let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
+    for (index, location) in profile.locations.iter().enumerate() {
+        let unnamed = location.lines.iter().all(|line| line.function.is_none())
+            && !matches!(location.address, 0 | u64::MAX);
+        if !unnamed {
+            continue;
+        }
+        match groups.iter_mut().find(|(m, _)| *m == location.mapping) {
+            Some((_, list)) => list.push(index),
+            None => groups.push((location.mapping, vec![index])),
+        }
+    }
+    groups
+}
+
+/// The binary for `mapping`, checked against its build id.
+fn find_binary(
+    profile: &Profile,
+    mapping: Option<usize>,
+    explicit: Option<&Path>,
+    force: bool,
+) -> Result<Option<Binary>, BinaryError> {
+    let info: Option<&Mapping> = mapping.map(|m| &profile.mappings[m]);
+    let expected = info.map_or("", |m| m.build_id.as_str());
+    let is_main = mapping.is_none_or(|m| m == 0);
+    if let Some(path) = explicit.filter(|path| is_main || same_base_name(info, path)) {
+        let binary = Binary::open(path)?;
+        if !force {
+            binary.check_build_id(expected)?;
+        }
+        return Ok(Some(binary));
+    }
+    let Some(info) = info else {
+        return Ok(None);
+    };
+    for candidate in candidates(info) {
+        if let Ok(binary) = Binary::open(&candidate) {
+            if force || binary.check_build_id(expected).is_ok() {
+                return Ok(Some(binary));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn same_base_name(mapping: Option<&Mapping>, path: &Path) -> bool {
+    let base = |p: &Path| p.file_name().map(|n| n.to_owned());
+    mapping.is_some_and(|m| base(Path::new(&m.filename)) == base(path))
+}
+
+/// Where a mapping's binary may be, in pprof's order: the file it names,
+/// then each `$PPROF_BINARY_PATH` directory by build id and by name.
+fn candidates(mapping: &Mapping) -> Vec<PathBuf> {
+    let file = Path::new(&mapping.filename);
+    if mapping.filename.is_empty() || mapping.filename.starts_with('[') {
+        return Vec::new();
+    }
+    let mut out = vec![file.to_path_buf()];
+    let search = std::env::var_os("PPROF_BINARY_PATH").unwrap_or_default();
+    let base = file.file_name();
+    for dir in std::env::split_paths(&search).filter(|d| !d.as_os_str().is_empty()) {
+        if !mapping.build_id.is_empty() {
+            let by_id = dir.join(&mapping.build_id);
+            if let Some(base) = base {
+                out.push(by_id.join(base));
+            }
+            if let Ok(entries) = std::fs::read_dir(&by_id) {
+                let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                files.sort();
+                out.extend(files);
+            }
+            out.push(by_id);
+        }
+        if let Some(base) = base {
+            out.push(dir.join(base));
+        }
+        out.push(dir.join(file.strip_prefix("/").unwrap_or(file)));
+    }
+    out
+}
 
 /// Addresses of locations without any function name, in order; Go's
 /// all-ones padding and address 0 are left out (they name nothing).

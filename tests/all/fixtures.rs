@@ -15,7 +15,12 @@ fn load(expected: &Expected) -> Profile {
 }
 
 fn fold_as(profile: &Profile, selection: SampleSelection, mean: bool) -> Folded {
-    fold::fold(profile, &FoldOptions { selection, mean }).unwrap()
+    let options = FoldOptions {
+        selection,
+        mean,
+        lines: false,
+    };
+    fold::fold(profile, &options).unwrap()
 }
 
 fn named(name: &str) -> SampleSelection {
@@ -217,4 +222,14 @@ fn labelled_samples_fold_like_unlabelled_ones() {
     assert!(labelled > 0, "the CPU fixture carries pprof labels");
     let folded = fold_as(&profile, named("cpu"), false);
     assert_eq!(split_no_stack(&folded).0, expected.folded("cpu"));
+}
+
+#[test]
+fn lines_name_frames_by_file_and_line_like_pprof() {
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    let want = pprof_folded(&["-lines", "-sample_index=cpu", "-unit=nanoseconds", &cpu]);
+    let (_dir, output) = torch(&["-r", "--lines", &cpu]);
+    let got = success(&output);
+    assert!(got == want, "{}", first_difference(&got, &want));
+    assert!(got.contains("main.go:"), "file:line in frames");
 }

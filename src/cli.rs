@@ -104,6 +104,10 @@ pub struct Args {
     #[arg(long)]
     pub lines: bool,
 
+    /// Leave inlined functions out (pprof's -noinlines).
+    #[arg(long = "noinlines", alias = "no-inlines")]
+    pub no_inlines: bool,
+
     /// Mean delay per contention (block and mutex profiles).
     #[arg(long = "mean-delay", conflicts_with_all = ["sample_index", "mean"])]
     pub mean_delay: bool,
@@ -215,6 +219,7 @@ impl Args {
                 selection,
                 mean,
                 lines: self.lines,
+                no_inlines: self.no_inlines,
             },
             render: RenderOptions {
                 colors: self.colors,
@@ -291,6 +296,8 @@ where
             out.push("--mean".into());
         } else if flag == "lines" {
             out.push("--lines".into());
+        } else if flag == "noinlines" {
+            out.push("--noinlines".into());
         } else if let Some(value) = flag.strip_prefix("sample_index=") {
             out.push(format!("--sample-index={value}").into());
         } else if flag == "sample_index" {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::profile::{Location, Profile, ValueType};
+use crate::profile::{Line, Location, Profile, ValueType};
 
 /// Which sample type to fold, as the user asked for it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,6 +30,9 @@ pub struct FoldOptions {
     /// Name frames `function file:line`, one frame per source line (pprof's
     /// `-lines`), instead of by function.
     pub lines: bool,
+    /// Leave inlined frames out, keeping the function each address
+    /// physically belongs to (pprof's `-noinlines`).
+    pub no_inlines: bool,
 }
 
 /// Folded stacks of one sample type, sorted by stack, zero values left out.
@@ -88,7 +91,7 @@ pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldErro
     if options.mean && index == 0 {
         return Err(FoldError::MeanWithoutCount);
     }
-    let frames = location_frames(profile, options.lines);
+    let frames = location_frames(profile, options);
     let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
     let (mut total, mut total_events) = (0i64, 0i64);
     let mut stack = String::new();
@@ -131,11 +134,18 @@ fn reduce(value: i64, events: i64, mean: bool) -> i64 {
 }
 
 /// Each location's frames as folded text, root-side first (`outer;inlined`).
-fn location_frames(profile: &Profile, with_lines: bool) -> Vec<String> {
+fn location_frames(profile: &Profile, options: &FoldOptions) -> Vec<String> {
     profile
         .locations
         .iter()
-        .map(|location| location_frame_text(profile, location, with_lines))
+        .map(|location| {
+            // The last line is the function the code physically belongs to.
+            let lines = match options.no_inlines {
+                true => &location.lines[location.lines.len().saturating_sub(1)..],
+                false => &location.lines[..],
+            };
+            location_frame_text(profile, location, lines, options.lines)
+        })
         .collect()
 }
 
@@ -152,9 +162,13 @@ fn line_frame_name(function: &crate::profile::Function, line: i64) -> String {
 /// Named lines become frames; a line without a name shows as `<unknown>`,
 /// as pprof shows it. A location with no name at all shows its address,
 /// unless that is 0 or Go's all-ones padding, which mean nothing either.
-fn location_frame_text(profile: &Profile, location: &Location, with_lines: bool) -> String {
-    let names: Vec<Option<Cow<str>>> = location
-        .lines
+fn location_frame_text(
+    profile: &Profile,
+    location: &Location,
+    lines: &[Line],
+    with_lines: bool,
+) -> String {
+    let names: Vec<Option<Cow<str>>> = lines
         .iter()
         .rev()
         .map(|line| {
@@ -243,7 +257,7 @@ pub fn write_folded(folded: &Folded, mut out: impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Function, Line, Sample};
+    use crate::profile::{Function, Sample};
 
     /// `main.main` calling an inlined `main.helper`, plus a sample with no
     /// stack and one with an unnamed location.
@@ -300,6 +314,7 @@ mod tests {
             selection: SampleSelection::Default,
             mean,
             lines: false,
+            no_inlines: false,
         };
         fold(profile, &options).unwrap()
     }
@@ -314,6 +329,16 @@ mod tests {
         ];
         assert_eq!(folded.stacks, want);
         assert_eq!(folded.total, 217);
+    }
+
+    #[test]
+    fn no_inlines_keeps_the_physical_function() {
+        let options = FoldOptions {
+            no_inlines: true,
+            ..FoldOptions::default()
+        };
+        let folded = fold(&profile(), &options).unwrap();
+        assert_eq!(folded.stacks[1], ("main.main".to_owned(), 160));
     }
 
     #[test]

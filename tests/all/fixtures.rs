@@ -18,7 +18,7 @@ fn fold_as(profile: &Profile, selection: SampleSelection, mean: bool) -> Folded 
     let options = FoldOptions {
         selection,
         mean,
-        lines: false,
+        ..FoldOptions::default()
     };
     fold::fold(profile, &options).unwrap()
 }
@@ -232,4 +232,18 @@ fn lines_name_frames_by_file_and_line_like_pprof() {
     let got = success(&output);
     assert!(got == want, "{}", first_difference(&got, &want));
     assert!(got.contains("main.go:"), "file:line in frames");
+}
+
+#[test]
+fn noinlines_matches_pprof() {
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    let want = pprof_folded(&["-noinlines", "-sample_index=cpu", "-unit=nanoseconds", &cpu]);
+    let (_dir, output) = torch(&["-r", "-noinlines", &cpu]);
+    let got = success(&output);
+    assert!(got == want, "{}", first_difference(&got, &want));
+    assert_ne!(
+        got,
+        expected("cpu").folded("cpu"),
+        "inlined frames were there to drop"
+    );
 }

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod error;
 pub mod fetch;
+pub mod filter;
 pub mod fold;
 pub mod output;
 pub mod profile;

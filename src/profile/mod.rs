@@ -131,3 +131,39 @@ impl Profile {
         names.join(", ")
     }
 }
+
+/// A function name without its argument list, as pprof simplifies names
+/// before matching `drop_frames` and `--prune-from`: a leading `.` goes,
+/// and the name ends at the first `(` that does not belong to
+/// `(anonymous namespace)` or `operator()`. (For Go methods such as
+/// `main.(*T).M` that leaves `main.`, exactly as pprof does.)
+pub fn simplify_function_name(name: &str) -> &str {
+    const RESERVED: [&str; 2] = ["(anonymous namespace)", "operator()"];
+    let name = name.strip_prefix('.').unwrap_or(name);
+    let mut at = 0;
+    while at < name.len() {
+        let rest = &name[at..];
+        if let Some(reserved) = RESERVED.iter().find(|r| rest.starts_with(*r)) {
+            at += reserved.len();
+        } else if rest.starts_with('(') {
+            return &name[..at];
+        } else {
+            at += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simplify_function_name as simplify;
+
+    #[test]
+    fn names_are_simplified_like_pprof() {
+        assert_eq!(simplify("runtime.mallocgc"), "runtime.mallocgc");
+        assert_eq!(simplify("main.(*T).M"), "main.");
+        assert_eq!(simplify(".f(int)"), "f");
+        assert_eq!(simplify("ns::(anonymous namespace)::f(int)"), "ns::(anonymous namespace)::f");
+        assert_eq!(simplify("A::operator()(int)"), "A::operator()");
+    }
+}

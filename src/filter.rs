@@ -1,0 +1,213 @@
+//! pprof's sample filters by function name: `--focus`, `--ignore`,
+//! `--hide`, `--show`, `--show-from` and `--prune-from`, applied to the
+//! profile before folding, with pprof's semantics (see google/pprof's
+//! `FilterSamplesByName`, `ShowFrom` and `PruneFrom`). A regex matches a
+//! frame when it matches the function's name or file, or the mapping's file.
+
+use regex::Regex;
+
+use crate::profile::{Line, Location, Profile};
+
+/// The filters a run asks for; all empty by default.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Keep only samples with a matching frame.
+    pub focus: Option<Regex>,
+    /// Drop samples with a matching frame.
+    pub ignore: Option<Regex>,
+    /// Remove matching frames from stacks.
+    pub hide: Option<Regex>,
+    /// Keep only matching frames in stacks.
+    pub show: Option<Regex>,
+    /// Start stacks at the root-most matching frame.
+    pub show_from: Option<Regex>,
+    /// Cut stacks below (leafward of) the leaf-most matching frame.
+    pub prune_from: Option<Regex>,
+}
+
+impl PartialEq for Filters {
+    fn eq(&self, other: &Self) -> bool {
+        let text = |f: &Filters| {
+            [&f.focus, &f.ignore, &f.hide, &f.show, &f.show_from, &f.prune_from]
+                .map(|r| r.as_ref().map(|r| r.as_str().to_owned()))
+        };
+        text(self) == text(other)
+    }
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+}
+
+/// Applies `filters` to `profile`; returns a note for each filter that
+/// matched nothing, as pprof warns.
+pub fn apply(profile: &mut Profile, filters: &Filters) -> Vec<String> {
+    let mut unmatched = Vec::new();
+    let mut note = |matched: bool, option: &str, re: &Option<Regex>| {
+        if let (false, Some(re)) = (matched, re) {
+            unmatched.push(format!("--{option} {:?} matched no frame", re.as_str()));
+        }
+    };
+    let (focused, ignored, hidden, shown) = by_name(profile, filters);
+    note(focused, "focus", &filters.focus);
+    note(ignored, "ignore", &filters.ignore);
+    note(hidden, "hide", &filters.hide);
+    note(shown, "show", &filters.show);
+    if let Some(re) = &filters.show_from {
+        let matched = show_from(profile, re);
+        note(matched, "show-from", &filters.show_from);
+    }
+    if let Some(re) = &filters.prune_from {
+        let matched = prune_from(profile, re);
+        note(matched, "prune-from", &filters.prune_from);
+    }
+    unmatched
+}
+
+fn line_matches(profile: &Profile, line: &Line, re: &Regex) -> bool {
+    line.function.is_some_and(|f| {
+        let function = &profile.functions[f];
+        re.is_match(&function.name) || re.is_match(&function.filename)
+    })
+}
+
+fn mapping_matches(profile: &Profile, location: &Location, re: &Regex) -> bool {
+    location
+        .mapping
+        .is_some_and(|m| re.is_match(&profile.mappings[m].filename))
+}
+
+fn location_matches(profile: &Profile, location: &Location, re: &Regex) -> bool {
+    location.lines.iter().any(|l| line_matches(profile, l, re)) || mapping_matches(profile, location, re)
+}
+
+/// What focus and ignore decided about a location.
+#[derive(Clone, Copy, PartialEq)]
+enum Verdict {
+    None,
+    Focused,
+    Ignored,
+}
+
+/// focus, ignore, hide and show; returns whether each matched anything.
+fn by_name(profile: &mut Profile, f: &Filters) -> (bool, bool, bool, bool) {
+    if f.focus.is_none() && f.ignore.is_none() && f.hide.is_none() && f.show.is_none() {
+        return (true, false, false, false);
+    }
+    let (mut fm, mut im, mut hm, mut sm) = (false, false, false, false);
+    let mut verdicts = vec![Verdict::None; profile.locations.len()];
+    let mut hidden = vec![false; profile.locations.len()];
+    for index in 0..profile.locations.len() {
+        let location = &profile.locations[index];
+        if f.ignore.as_ref().is_some_and(|re| location_matches(profile, location, re)) {
+            im = true;
+            verdicts[index] = Verdict::Ignored;
+        } else if f.focus.as_ref().is_none_or(|re| location_matches(profile, location, re)) {
+            fm = true;
+            verdicts[index] = Verdict::Focused;
+        }
+        if let Some(re) = &f.hide {
+            if location_matches(profile, location, re) {
+                hm = true;
+                let keep: Vec<Line> = if mapping_matches(profile, location, re) {
+                    Vec::new()
+                } else {
+                    let lines = &profile.locations[index].lines;
+                    lines.iter().filter(|l| !line_matches(profile, l, re)).copied().collect()
+                };
+                hidden[index] = keep.is_empty();
+                profile.locations[index].lines = keep;
+            }
+        }
+        if let Some(re) = &f.show {
+            let location = &profile.locations[index];
+            let keep: Vec<Line> = if mapping_matches(profile, location, re) {
+                location.lines.clone()
+            } else {
+                // Lines without a function are kept, as pprof keeps them.
+                let lines = &location.lines;
+                let matching = |l: &&Line| l.function.is_none() || line_matches(profile, l, re);
+                lines.iter().filter(matching).copied().collect()
+            };
+            if keep.is_empty() {
+                hidden[index] = true;
+            } else {
+                sm = true;
+            }
+            profile.locations[index].lines = keep;
+        }
+    }
+    profile.samples.retain_mut(|sample| {
+        let mut focused = false;
+        for &l in &sample.locations {
+            match verdicts[l] {
+                Verdict::Ignored => return false,
+                Verdict::Focused => focused = true,
+                Verdict::None => {}
+            }
+        }
+        if !focused {
+            return false;
+        }
+        sample.locations.retain(|&l| !hidden[l]);
+        !sample.locations.is_empty()
+    });
+    (fm, im, hm, sm)
+}
+
+/// Keeps each sample from its root-most matching frame on; drops samples
+/// without one.
+fn show_from(profile: &mut Profile, re: &Regex) -> bool {
+    let mut matching = vec![false; profile.locations.len()];
+    for index in 0..profile.locations.len() {
+        let location = &profile.locations[index];
+        if mapping_matches(profile, location, re) {
+            matching[index] = true;
+            continue;
+        }
+        // Inside the location, drop the lines rootward of the outermost match.
+        let last = location.lines.iter().rposition(|l| line_matches(profile, l, re));
+        if let Some(last) = last {
+            profile.locations[index].lines.truncate(last + 1);
+            matching[index] = true;
+        }
+    }
+    profile.samples.retain_mut(|sample| {
+        // Locations are leaf first: find the root-most match.
+        match sample.locations.iter().rposition(|&l| matching[l]) {
+            Some(at) => {
+                sample.locations.truncate(at + 1);
+                true
+            }
+            None => false,
+        }
+    });
+    matching.contains(&true)
+}
+
+/// Cuts each sample below its leaf-most frame whose (simplified) function
+/// name matches.
+fn prune_from(profile: &mut Profile, re: &Regex) -> bool {
+    let mut prune_at = vec![false; profile.locations.len()];
+    for index in 0..profile.locations.len() {
+        let lines = &profile.locations[index].lines;
+        let hit = lines.iter().position(|line| {
+            line.function.is_some_and(|f| {
+                let name = &profile.functions[f].name;
+                !name.is_empty() && re.is_match(crate::profile::simplify_function_name(name))
+            })
+        });
+        if let Some(at) = hit {
+            profile.locations[index].lines.drain(..at);
+            prune_at[index] = true;
+        }
+    }
+    for sample in &mut profile.samples {
+        if let Some(at) = sample.locations.iter().position(|&l| prune_at[l]) {
+            sample.locations.drain(..at);
+        }
+    }
+    prune_at.contains(&true)
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::fetch::{FetchOptions, Header};
+use crate::filter::Filters;
 use crate::fold::{FoldOptions, SampleSelection};
 use crate::output::Destination;
 use crate::render::{RenderOptions, PALETTES};
@@ -103,6 +104,30 @@ pub struct Args {
     /// One frame per source line, `function file:line` (pprof's -lines).
     #[arg(long)]
     pub lines: bool,
+
+    /// Keep only samples with a frame matching this regex (function or file).
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub focus: Option<regex::Regex>,
+
+    /// Drop samples with a frame matching this regex.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub ignore: Option<regex::Regex>,
+
+    /// Remove frames matching this regex from stacks.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub hide: Option<regex::Regex>,
+
+    /// Keep only frames matching this regex in stacks.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub show: Option<regex::Regex>,
+
+    /// Start stacks at the first (root-most) frame matching this regex.
+    #[arg(long = "show-from", value_name = "REGEX", value_parser = parse_regex)]
+    pub show_from: Option<regex::Regex>,
+
+    /// Cut stacks below the frame matching this regex.
+    #[arg(long = "prune-from", value_name = "REGEX", value_parser = parse_regex)]
+    pub prune_from: Option<regex::Regex>,
 
     /// Leave inlined functions out (pprof's -noinlines).
     #[arg(long = "noinlines", alias = "no-inlines")]
@@ -215,6 +240,14 @@ impl Args {
             save: self.save,
             quiet: self.quiet,
             force: self.force,
+            filters: Filters {
+                focus: self.focus,
+                ignore: self.ignore,
+                hide: self.hide,
+                show: self.show,
+                show_from: self.show_from,
+                prune_from: self.prune_from,
+            },
             fold: FoldOptions {
                 selection,
                 mean,
@@ -243,12 +276,33 @@ impl Args {
     }
 }
 
+/// pprof's valued flags spelled with one dash and underscores
+/// (`-focus=RE`, `-show_from RE`) → torch's `--focus=RE`, `--show-from RE`.
+fn pprof_value_flag(flag: &str) -> Option<String> {
+    const NAMES: [&str; 6] = ["focus", "ignore", "hide", "show", "show_from", "prune_from"];
+    let (name, value) = match flag.split_once('=') {
+        Some((name, value)) => (name, Some(value)),
+        None => (flag, None),
+    };
+    NAMES.contains(&name).then(|| {
+        let long = format!("--{}", name.replace('_', "-"));
+        match value {
+            Some(value) => format!("{long}={value}"),
+            None => long,
+        }
+    })
+}
+
 /// go-torch's `--url` + `--suffix`: the suffix replaces the URL's path.
 fn with_suffix(base: &str, suffix: &str) -> String {
     let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
     let authority = rest.split('/').next().unwrap_or(rest);
     let slash = if suffix.starts_with('/') { "" } else { "/" };
     format!("{scheme}://{authority}{slash}{suffix}")
+}
+
+fn parse_regex(text: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(text).map_err(|e| format!("invalid regular expression: {e}"))
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -298,6 +352,8 @@ where
             out.push("--lines".into());
         } else if flag == "noinlines" {
             out.push("--noinlines".into());
+        } else if let Some(long) = pprof_value_flag(flag) {
+            out.push(long.into());
         } else if let Some(value) = flag.strip_prefix("sample_index=") {
             out.push(format!("--sample-index={value}").into());
         } else if flag == "sample_index" {

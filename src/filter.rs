@@ -28,8 +28,15 @@ pub struct Filters {
 impl PartialEq for Filters {
     fn eq(&self, other: &Self) -> bool {
         let text = |f: &Filters| {
-            [&f.focus, &f.ignore, &f.hide, &f.show, &f.show_from, &f.prune_from]
-                .map(|r| r.as_ref().map(|r| r.as_str().to_owned()))
+            [
+                &f.focus,
+                &f.ignore,
+                &f.hide,
+                &f.show,
+                &f.show_from,
+                &f.prune_from,
+            ]
+            .map(|r| r.as_ref().map(|r| r.as_str().to_owned()))
         };
         text(self) == text(other)
     }
@@ -80,7 +87,8 @@ fn mapping_matches(profile: &Profile, location: &Location, re: &Regex) -> bool {
 }
 
 fn location_matches(profile: &Profile, location: &Location, re: &Regex) -> bool {
-    location.lines.iter().any(|l| line_matches(profile, l, re)) || mapping_matches(profile, location, re)
+    location.lines.iter().any(|l| line_matches(profile, l, re))
+        || mapping_matches(profile, location, re)
 }
 
 /// What focus and ignore decided about a location.
@@ -101,10 +109,17 @@ fn by_name(profile: &mut Profile, f: &Filters) -> (bool, bool, bool, bool) {
     let mut hidden = vec![false; profile.locations.len()];
     for index in 0..profile.locations.len() {
         let location = &profile.locations[index];
-        if f.ignore.as_ref().is_some_and(|re| location_matches(profile, location, re)) {
+        if f.ignore
+            .as_ref()
+            .is_some_and(|re| location_matches(profile, location, re))
+        {
             im = true;
             verdicts[index] = Verdict::Ignored;
-        } else if f.focus.as_ref().is_none_or(|re| location_matches(profile, location, re)) {
+        } else if f
+            .focus
+            .as_ref()
+            .is_none_or(|re| location_matches(profile, location, re))
+        {
             fm = true;
             verdicts[index] = Verdict::Focused;
         }
@@ -115,7 +130,11 @@ fn by_name(profile: &mut Profile, f: &Filters) -> (bool, bool, bool, bool) {
                     Vec::new()
                 } else {
                     let lines = &profile.locations[index].lines;
-                    lines.iter().filter(|l| !line_matches(profile, l, re)).copied().collect()
+                    lines
+                        .iter()
+                        .filter(|l| !line_matches(profile, l, re))
+                        .copied()
+                        .collect()
                 };
                 hidden[index] = keep.is_empty();
                 profile.locations[index].lines = keep;
@@ -168,7 +187,10 @@ fn show_from(profile: &mut Profile, re: &Regex) -> bool {
             continue;
         }
         // Inside the location, drop the lines rootward of the outermost match.
-        let last = location.lines.iter().rposition(|l| line_matches(profile, l, re));
+        let last = location
+            .lines
+            .iter()
+            .rposition(|l| line_matches(profile, l, re));
         if let Some(last) = last {
             profile.locations[index].lines.truncate(last + 1);
             matching[index] = true;

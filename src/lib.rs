@@ -47,6 +47,8 @@ pub struct Config {
     pub quiet: bool,
     /// Use a binary even when its build id does not match the profile's.
     pub force: bool,
+    /// pprof's name filters, applied before folding.
+    pub filters: filter::Filters,
     pub fold: FoldOptions,
     pub render: RenderOptions,
     /// Where the SVG goes.
@@ -69,6 +71,7 @@ impl Default for Config {
             save: None,
             quiet: false,
             force: false,
+            filters: filter::Filters::default(),
             fold: FoldOptions::default(),
             render: RenderOptions::default(),
             output: Destination::File(PathBuf::from("torch.svg")),
@@ -90,12 +93,15 @@ pub fn run(config: &Config) -> Result<(), Error> {
         name_addresses(raw, profile, config)?;
     }
     let names: Vec<String> = raws.iter().map(|raw| raw.origin.name()).collect();
-    let merged = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
+    let mut merged = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
         input: names[position].clone(),
         source,
     })?;
     if let Some(path) = &config.save {
         save(path, &raws, &merged)?;
+    }
+    for note in filter::apply(&mut merged, &config.filters) {
+        progress::warn(&note);
     }
     let folded = fold::fold(&merged, &config.fold).map_err(|source| Error::Fold {
         input: names.join(", "),

@@ -163,7 +163,10 @@ mod tests {
         assert_eq!(simplify("runtime.mallocgc"), "runtime.mallocgc");
         assert_eq!(simplify("main.(*T).M"), "main.");
         assert_eq!(simplify(".f(int)"), "f");
-        assert_eq!(simplify("ns::(anonymous namespace)::f(int)"), "ns::(anonymous namespace)::f");
+        assert_eq!(
+            simplify("ns::(anonymous namespace)::f(int)"),
+            "ns::(anonymous namespace)::f"
+        );
         assert_eq!(simplify("A::operator()(int)"), "A::operator()");
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod errors;
+mod filter;
 mod fixtures;
 mod golden;
 mod http;

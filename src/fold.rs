@@ -83,6 +83,9 @@ pub fn select_sample_type(
 /// Folds one or more profiles (with identical sample types) into one set of
 /// stacks. On failure, the error comes with the position of the profile at fault.
 pub fn fold(profiles: &[&Profile], options: &FoldOptions) -> Result<Folded, (usize, FoldError)> {
+    // pprof prunes each profile's drop_frames before any report.
+    let pruned: Vec<_> = profiles.iter().map(|p| crate::profile::pruned(p)).collect();
+    let profiles: Vec<&Profile> = pruned.iter().map(|p| p.as_ref()).collect();
     let first = profiles.first().expect("fold needs at least one profile");
     let index = select_sample_type(first, &options.selection).map_err(|e| (0, e))?;
     if options.mean && index == 0 {

@@ -1,13 +1,16 @@
 //! The resolved profile model every later stage works on.
 //!
 //! Decoders (`proto` for pprof protobuf; legacy text formats later) turn bytes
-//! into a [`Profile`]. Nothing outside the decoders sees a string-table index
+//! into a [`Profile`]; `prune` applies the profile's `drop_frames` /
+//! `keep_frames` as pprof does before its reports. Nothing outside the decoders sees a string-table index
 //! or a raw id: locations, functions and mappings refer to each other by
 //! position in the profile's vectors, and every reference has been checked.
 
 mod proto;
+mod prune;
 
 pub use proto::{decode, DecodeError, DEFAULT_MAX_SIZE};
+pub use prune::{pruned, remove_uninteresting, simplify_func, FrameRegexError};
 
 /// What one column of sample values measures, e.g. `alloc_space` in `bytes`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,14 +1,16 @@
 //! The resolved profile model every later stage works on.
 //!
-//! Decoders (`proto` for pprof protobuf; legacy text formats later) turn bytes
-//! into a [`Profile`]; `prune` applies the profile's `drop_frames` /
-//! `keep_frames` as pprof does before its reports. Nothing outside the decoders sees a string-table index
+//! Decoders (`proto` for pprof protobuf, `legacy` for Go's `?debug=1` text
+//! formats) turn bytes into a [`Profile`]; `prune` applies the profile's
+//! `drop_frames`/`keep_frames` as pprof does before its reports. Nothing outside the decoders sees a string-table index
 //! or a raw id: locations, functions and mappings refer to each other by
 //! position in the profile's vectors, and every reference has been checked.
 
+mod legacy;
 mod proto;
 mod prune;
 
+pub use legacy::{memstats, memstats_summary, parse_memstats, MemStats};
 pub use proto::{decode, DecodeError, DEFAULT_MAX_SIZE};
 pub use prune::{pruned, remove_uninteresting, simplify_func, FrameRegexError};
 

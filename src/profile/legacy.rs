@@ -69,9 +69,10 @@
 //! the last `g` lines, `g` being the smallest period of the line run with
 //! `(k−1)·g ≤ L ≤ k·g` (only the first occurrence can have lost leading
 //! frames): recursion without inlining gives `g = 1`, a recursive inline chain
-//! gives its length. A line run whose PC matches no later address (the
+//! gives its length. A line run whose PC is no address − 1 of the row (the
 //! "virtual PC" outer frames `CallersFrames` inserts for a physical address)
-//! extends the lines of the address matched just before. Lines without a
+//! extends the lines of the address matched just before; one whose address
+//! was already passed is out of order and ignored. Lines without a
 //! function name align like the others but name nothing. A location keeps the
 //! longest list of named lines any row gives it; the function name loses its
 //! `+0xOFF`, and the lines are innermost first, as in protobuf.
@@ -724,14 +725,14 @@ fn name_groups(addresses: &[u64], frames: &[Frame]) -> Vec<(u64, Vec<usize>)> {
                 groups.push((address, (end - size..end).collect()));
                 next_run = run + 1;
             }
-            None => {
-                // Outer frames at a virtual PC of the address matched last.
-                if let Some((address, group)) = groups.last_mut() {
-                    if address.wrapping_sub(1) != pc {
-                        group.extend(start..end);
-                    }
+            // Outer frames at a virtual PC of the address matched last. A PC
+            // of an address already passed is out of order: ignored.
+            None if !runs_by_pc.contains_key(&pc) => {
+                if let Some((_, group)) = groups.last_mut() {
+                    group.extend(start..end);
                 }
             }
+            None => {}
         }
         start = end;
     }
@@ -1470,6 +1471,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(names(&p)[&0x21], "main.inl+main.f");
+        assert_eq!(names(&p)[&0x31], "main.main");
+
+        // Lines out of the row's order name nothing they do not belong to.
+        let p = decode(
+            "goroutine profile: total 1
+             1 @ 0x21 0x31
+             #	0x30	main.main+0x1	m.go:4
+             #	0x20	main.f+0x1	m.go:2
+",
+        )
+        .unwrap();
+        assert_eq!(names(&p)[&0x21], "-");
         assert_eq!(names(&p)[&0x31], "main.main");
     }
 

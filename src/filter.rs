@@ -218,7 +218,7 @@ fn prune_from(profile: &mut Profile, re: &Regex) -> bool {
         let hit = lines.iter().position(|line| {
             line.function.is_some_and(|f| {
                 let name = &profile.functions[f].name;
-                !name.is_empty() && re.is_match(crate::profile::simplify_function_name(name))
+                !name.is_empty() && re.is_match(crate::profile::simplify_func(name))
             })
         });
         if let Some(at) = hit {

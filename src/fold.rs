@@ -87,6 +87,9 @@ pub fn select_sample_type(
 
 /// Folds `profile`'s samples into stacks of the chosen sample type.
 pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldError> {
+    // pprof prunes the profile's drop_frames before any report.
+    let pruned = crate::profile::pruned(profile);
+    let profile: &Profile = pruned.as_ref();
     let index = select_sample_type(profile, &options.selection)?;
     if options.mean && index == 0 {
         return Err(FoldError::MeanWithoutCount);

@@ -1,17 +1,22 @@
 //! The resolved profile model every later stage works on.
 //!
-//! Decoders (`proto` for pprof protobuf; legacy text formats later) turn bytes
-//! into a [`Profile`]. Nothing outside the decoders sees a string-table index
+//! Decoders (`proto` for pprof protobuf, `legacy` for Go's `?debug=1` text
+//! formats) turn bytes into a [`Profile`]; `prune` applies the profile's
+//! `drop_frames`/`keep_frames` as pprof does before its reports. Nothing outside the decoders sees a string-table index
 //! or a raw id: locations, functions and mappings refer to each other by
 //! position in the profile's vectors, and every reference has been checked.
 
 mod encode;
 mod merge;
+mod legacy;
 mod proto;
+mod prune;
 
 pub use encode::encode_gzip;
 pub use merge::{merge, MergeError};
+pub use legacy::{memstats, memstats_summary, parse_memstats, MemStats};
 pub use proto::{decode, DecodeError, DEFAULT_MAX_SIZE};
+pub use prune::{pruned, remove_uninteresting, simplify_func, FrameRegexError};
 
 /// What one column of sample values measures, e.g. `alloc_space` in `bytes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,44 +134,5 @@ impl Profile {
     pub fn sample_type_names(&self) -> String {
         let names: Vec<&str> = self.sample_types.iter().map(|t| t.name.as_str()).collect();
         names.join(", ")
-    }
-}
-
-/// A function name without its argument list, as pprof simplifies names
-/// before matching `drop_frames` and `--prune-from`: a leading `.` goes,
-/// and the name ends at the first `(` that does not belong to
-/// `(anonymous namespace)` or `operator()`. (For Go methods such as
-/// `main.(*T).M` that leaves `main.`, exactly as pprof does.)
-pub fn simplify_function_name(name: &str) -> &str {
-    const RESERVED: [&str; 2] = ["(anonymous namespace)", "operator()"];
-    let name = name.strip_prefix('.').unwrap_or(name);
-    let mut at = 0;
-    while at < name.len() {
-        let rest = &name[at..];
-        if let Some(reserved) = RESERVED.iter().find(|r| rest.starts_with(*r)) {
-            at += reserved.len();
-        } else if rest.starts_with('(') {
-            return &name[..at];
-        } else {
-            at += rest.chars().next().map_or(1, char::len_utf8);
-        }
-    }
-    name
-}
-
-#[cfg(test)]
-mod tests {
-    use super::simplify_function_name as simplify;
-
-    #[test]
-    fn names_are_simplified_like_pprof() {
-        assert_eq!(simplify("runtime.mallocgc"), "runtime.mallocgc");
-        assert_eq!(simplify("main.(*T).M"), "main.");
-        assert_eq!(simplify(".f(int)"), "f");
-        assert_eq!(
-            simplify("ns::(anonymous namespace)::f(int)"),
-            "ns::(anonymous namespace)::f"
-        );
-        assert_eq!(simplify("A::operator()(int)"), "A::operator()");
     }
 }

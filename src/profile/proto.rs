@@ -4,6 +4,7 @@
 //! ids. Every index and id is checked here, so later stages can index the
 //! model's vectors without fear.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -34,8 +35,8 @@ pub enum DecodeError {
     TooLarge { limit: u64 },
     #[error("this is {0}, not a pprof profile")]
     NotAProfile(&'static str),
-    #[error("this is a Go {0} text profile (debug=1); only protobuf profiles are read so far")]
-    LegacyText(&'static str),
+    #[error("line {line}: {message}")]
+    Text { line: usize, message: String },
     #[error("not a pprof protobuf profile ({0})")]
     Protobuf(String),
     #[error("holds two concatenated profiles; pass them as separate arguments to merge them")]
@@ -49,15 +50,14 @@ pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let data = if bytes.starts_with(&GZIP_MAGIC) {
-        std::borrow::Cow::Owned(gunzip(bytes, max_size)?)
-    } else {
-        std::borrow::Cow::Borrowed(bytes)
-    };
+    let data = decompress(bytes, max_size)?;
     if data.is_empty() {
         return Err(DecodeError::Invalid(
             "the decompressed profile is empty".into(),
         ));
+    }
+    if let Some(kind) = super::legacy::sniff(&data) {
+        return super::legacy::parse(&data, kind);
     }
     if let Some(kind) = sniff_text(&data) {
         return Err(kind);
@@ -65,6 +65,15 @@ pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
     check_single_profile(&data)?;
     let raw = pb::Profile::decode(&*data).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
     Resolver::new(&raw)?.resolve()
+}
+
+/// The profile bytes, gunzipped if they start with gzip's magic.
+pub(super) fn decompress(bytes: &[u8], max_size: u64) -> Result<Cow<'_, [u8]>, DecodeError> {
+    if bytes.starts_with(&GZIP_MAGIC) {
+        Ok(Cow::Owned(gunzip(bytes, max_size)?))
+    } else {
+        Ok(Cow::Borrowed(bytes))
+    }
 }
 
 /// Decompresses every gzip member (Go's reader accepts concatenated members).
@@ -78,8 +87,8 @@ fn gunzip(bytes: &[u8], max_size: u64) -> Result<Vec<u8>, DecodeError> {
     Ok(out)
 }
 
-/// Recognises text that is clearly not a protobuf, to say what it is instead
-/// of a confusing wire-format error.
+/// Recognises text that is clearly not a protobuf (nor a legacy text
+/// profile), to say what it is instead of a confusing wire-format error.
 fn sniff_text(data: &[u8]) -> Option<DecodeError> {
     let head = &data[..data.len().min(512)];
     let text = std::str::from_utf8(head).ok().or_else(|| {
@@ -91,16 +100,11 @@ fn sniff_text(data: &[u8]) -> Option<DecodeError> {
         return None;
     }
     let start = text.trim_start();
-    let legacy = [
-        ("heap profile:", "heap"),
-        ("heap_v2/", "heap"),
-        ("goroutine profile:", "goroutine"),
-        ("threadcreate profile:", "threadcreate"),
-        ("--- mutex:", "mutex"),
-        ("--- contention:", "block"),
-    ];
-    if let Some((_, kind)) = legacy.iter().find(|(prefix, _)| start.starts_with(prefix)) {
-        return Some(DecodeError::LegacyText(kind));
+    // Legacy text profiles were taken before; this is text that is not one.
+    if start.starts_with("goroutine ") && start.contains(" [") {
+        return Some(DecodeError::NotAProfile(
+            "a goroutine dump (debug=2); ask for debug=1 or the protobuf profile",
+        ));
     }
     let lower = start.get(..start.len().min(64))?.to_ascii_lowercase();
     let what = if lower.starts_with('{') || lower.starts_with('[') {

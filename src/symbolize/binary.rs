@@ -158,7 +158,7 @@ impl Binary {
     /// the mapping's file offset. Without a mapping, addresses are taken as
     /// link-time addresses (non-PIE Go binaries, legacy text profiles).
     pub fn file_address(&self, mapping: Option<&Mapping>, address: u64) -> u64 {
-        let Some(mapping) = mapping.filter(|m| m.memory_start != 0 || m.memory_limit != 0) else {
+        let Some(mapping) = mapping.filter(|m| m.memory_start != 0) else {
             return address;
         };
         let offset = mapping.file_offset;

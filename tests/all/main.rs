@@ -7,4 +7,5 @@ mod fixtures;
 mod golden;
 mod http;
 mod symbolize;
+mod legacy;
 mod util;

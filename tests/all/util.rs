@@ -28,8 +28,15 @@ pub struct Expected {
 }
 
 impl Expected {
+    /// The profile file: `profiles/<name>.pb.gz`, or for `text-<n>` the
+    /// debug=1 text profile `profiles/text/<n>.txt`.
     pub fn profile(&self) -> PathBuf {
-        profile_path(&self.name)
+        match self.name.strip_prefix("text-") {
+            Some(text) => fixtures_dir()
+                .join("profiles/text")
+                .join(format!("{text}.txt")),
+            None => profile_path(&self.name),
+        }
     }
 
     /// Sample type names in profile order.
@@ -66,14 +73,42 @@ impl Expected {
         self.dir.join(file).exists()
     }
 
-    fn read(&self, file: &str) -> String {
+    pub fn read(&self, file: &str) -> String {
         let path = self.dir.join(file);
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 }
 
-/// Every fixture profile that has expectations, sorted by name.
+/// Every protobuf fixture profile that has expectations, sorted by name.
 pub fn expected_profiles() -> Vec<Expected> {
+    let all = all_expected();
+    let protobuf: Vec<Expected> = all
+        .into_iter()
+        .filter(|e| !e.name.starts_with("text-"))
+        .collect();
+    assert!(
+        protobuf.len() >= 8,
+        "expected at least 8 fixture profiles, found {}",
+        protobuf.len()
+    );
+    protobuf
+}
+
+/// Every debug=1 text fixture (`expected/text-*`), sorted by name.
+pub fn expected_text_profiles() -> Vec<Expected> {
+    let text: Vec<Expected> = all_expected()
+        .into_iter()
+        .filter(|e| e.name.starts_with("text-"))
+        .collect();
+    assert!(
+        text.len() >= 5,
+        "expected 5 text fixtures, found {}",
+        text.len()
+    );
+    text
+}
+
+fn all_expected() -> Vec<Expected> {
     let dir = fixtures_dir().join("expected");
     let mut all: Vec<Expected> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -85,16 +120,11 @@ pub fn expected_profiles() -> Vec<Expected> {
         })
         .collect();
     all.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(
-        all.len() >= 8,
-        "expected at least 8 fixture profiles, found {}",
-        all.len()
-    );
     all
 }
 
 pub fn expected(name: &str) -> Expected {
-    expected_profiles()
+    all_expected()
         .into_iter()
         .find(|e| e.name == name)
         .unwrap_or_else(|| panic!("no fixture {name}"))

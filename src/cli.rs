@@ -129,6 +129,14 @@ pub struct Args {
     #[arg(long = "prune-from", value_name = "REGEX", value_parser = parse_regex)]
     pub prune_from: Option<regex::Regex>,
 
+    /// Keep frames the profile's own drop_frames would remove (pprof's allocator frames).
+    #[arg(long = "all-frames")]
+    pub all_frames: bool,
+
+    /// Print a summary of a heap?debug=1 profile's runtime.MemStats instead of drawing.
+    #[arg(long)]
+    pub memstats: bool,
+
     /// Leave inlined functions out (pprof's -noinlines).
     #[arg(long = "noinlines", alias = "no-inlines")]
     pub no_inlines: bool,
@@ -240,6 +248,8 @@ impl Args {
             save: self.save,
             quiet: self.quiet,
             force: self.force,
+            all_frames: self.all_frames,
+            memstats: self.memstats,
             filters: Filters {
                 focus: self.focus,
                 ignore: self.ignore,

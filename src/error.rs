@@ -51,6 +51,16 @@ pub enum Error {
         #[source]
         source: crate::symbolize::binary::BinaryError,
     },
+    #[error("{input}: the profile's drop_frames/keep_frames")]
+    FrameRegex {
+        input: String,
+        #[source]
+        source: crate::profile::FrameRegexError,
+    },
+    #[error(
+        "{input}: no runtime.MemStats block; --memstats reads heap profiles fetched with ?debug=1"
+    )]
+    NoMemStats { input: String },
     #[error("{url}: {reason}")]
     Fetch { url: String, reason: String },
     #[error("{url}: not a usable URL: {reason}")]

@@ -49,6 +49,11 @@ pub struct Config {
     pub force: bool,
     /// pprof's name filters, applied before folding.
     pub filters: filter::Filters,
+    /// Keep the frames the profile's own `drop_frames` would prune.
+    pub all_frames: bool,
+    /// Print a summary of a heap text profile's `runtime.MemStats` instead
+    /// of drawing.
+    pub memstats: bool,
     pub fold: FoldOptions,
     pub render: RenderOptions,
     /// Where the SVG goes.
@@ -72,6 +77,8 @@ impl Default for Config {
             quiet: false,
             force: false,
             filters: filter::Filters::default(),
+            all_frames: false,
+            memstats: false,
             fold: FoldOptions::default(),
             render: RenderOptions::default(),
             output: Destination::File(PathBuf::from("torch.svg")),
@@ -89,6 +96,9 @@ pub fn run(config: &Config) -> Result<(), Error> {
     let binary = config.binary.clone().or(binary);
     let collected = collect(&sources, binary.as_deref(), config);
     let (raws, mut profiles) = decode_all(collected, config.max_size)?;
+    if config.memstats {
+        return print_memstats(&raws, config.max_size);
+    }
     for (raw, profile) in raws.iter().zip(&mut profiles) {
         name_addresses(raw, profile, config)?;
     }
@@ -100,6 +110,15 @@ pub fn run(config: &Config) -> Result<(), Error> {
     if let Some(path) = &config.save {
         save(path, &raws, &merged)?;
     }
+    // pprof prunes the profile's drop_frames first, then filters by name.
+    if !config.all_frames {
+        profile::remove_uninteresting(&mut merged).map_err(|source| Error::FrameRegex {
+            input: names.join(", "),
+            source,
+        })?;
+    }
+    merged.drop_frames = None;
+    merged.keep_frames = None;
     for note in filter::apply(&mut merged, &config.filters) {
         progress::warn(&note);
     }
@@ -116,6 +135,29 @@ pub fn run(config: &Config) -> Result<(), Error> {
     render_options.note = collection_note(&raws);
     let svg = draw(&folded, config, &render_options, &names.join(", "))?;
     output::write(&config.output, &svg)
+}
+
+/// Prints the `runtime.MemStats` summary of each heap text profile.
+fn print_memstats(raws: &[RawProfile], max_size: u64) -> Result<(), Error> {
+    let mut text = String::new();
+    for raw in raws {
+        let input = raw.origin.name();
+        let stats = profile::memstats(&raw.bytes, max_size).map_err(|source| Error::Decode {
+            input: input.clone(),
+            source,
+        })?;
+        let stats = stats.ok_or_else(|| Error::NoMemStats {
+            input: input.clone(),
+        })?;
+        if raws.len() > 1 {
+            text.push_str(&format!("{input}:\n"));
+        }
+        text.push_str(&profile::memstats_summary(&stats));
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    output::write_stdout(text.as_bytes())
 }
 
 /// Fails before any slow work when an output cannot be written.

@@ -7,14 +7,14 @@
 //! position in the profile's vectors, and every reference has been checked.
 
 mod encode;
-mod merge;
 mod legacy;
+mod merge;
 mod proto;
 mod prune;
 
 pub use encode::encode_gzip;
-pub use merge::{merge, MergeError};
 pub use legacy::{memstats, memstats_summary, parse_memstats, MemStats};
+pub use merge::{merge, MergeError};
 pub use proto::{decode, DecodeError, DEFAULT_MAX_SIZE};
 pub use prune::{pruned, remove_uninteresting, simplify_func, FrameRegexError};
 

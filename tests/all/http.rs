@@ -565,3 +565,32 @@ fn headers_are_not_sent_to_another_host_on_redirect() {
     assert!(stderr.contains("redirected to another host"), "{stderr}");
     assert!(!stderr.contains("hidden-value"), "{stderr}");
 }
+
+#[test]
+fn text_profiles_without_symbols_are_named_by_the_service() {
+    // /nosymbols/ serves debug=1 text with the `#` symbol lines removed, as
+    // older Go versions and other tools do; names come from
+    // /debug/pprof/symbol, asked with GET (Go 1.22+ refuses POST).
+    let source = url("/nosymbols/goroutine?debug=1");
+    let (_dir, output) = torch(&["-r", "-q", &source]);
+    let folded = success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "every address named: {stderr}");
+    assert!(folded.contains("main.worker"), "{folded}");
+    assert!(folded.contains("main.waiters.func1"), "{folded}");
+    let unnamed = folded
+        .split([';', ' ', '\n'])
+        .filter(|f| f.starts_with("0x"))
+        .count();
+    assert_eq!(unnamed, 0, "{folded}");
+}
+
+#[test]
+fn debug_1_text_profiles_over_http() {
+    let (_dir, output) = torch(&["-r", "-q", &url("/debug/pprof/heap?debug=1")]);
+    let folded = success(&output);
+    assert!(
+        folded.contains("main.encodeOrders") || folded.contains("main.remember"),
+        "{folded}"
+    );
+}

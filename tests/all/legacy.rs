@@ -456,3 +456,87 @@ fn malformed_text_profile_is_a_one_line_error() {
     let stderr = failure(&output);
     assert!(stderr.contains("bad.txt: line 3: missing `@`"), "{stderr}");
 }
+
+#[test]
+fn memstats_summary_shows_the_numbers_of_the_file() {
+    let path = fixtures_dir().join("profiles/text/heap.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let field = |name: &str| -> i64 {
+        let prefix = format!("# {name} = ");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+        line[prefix.len()..].trim().parse().unwrap()
+    };
+    let (_dir, output) = torch(&["--memstats", path_str(&path)]);
+    let summary = success(&output);
+    for (name, unit) in [
+        ("HeapAlloc", "bytes"),
+        ("HeapInuse", "bytes"),
+        ("HeapIdle", "bytes"),
+        ("Sys", "bytes"),
+    ] {
+        let want = torch::units::human(field(name), unit);
+        assert!(
+            summary
+                .lines()
+                .any(|l| l.starts_with(name) && l.ends_with(&want)),
+            "{name} {want}:\n{summary}"
+        );
+    }
+    assert!(
+        summary.contains(&format!("NumGC        {}", field("NumGC"))),
+        "{summary}"
+    );
+    let pauses = text
+        .lines()
+        .find(|l| l.starts_with("# PauseNs = ["))
+        .unwrap();
+    let max = pauses
+        .trim_start_matches("# PauseNs = [")
+        .trim_end_matches(']')
+        .split_whitespace()
+        .map(|v| v.parse::<i64>().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        summary.contains(&format!("max {}", torch::units::human(max, "nanoseconds"))),
+        "{summary}"
+    );
+    let (_dir, output) = torch(&["--memstats", path_str(&profile_path("heap"))]);
+    assert!(failure(&output).contains("no runtime.MemStats"));
+}
+
+#[test]
+fn all_frames_keeps_what_drop_frames_prunes() {
+    let path = fixtures_dir().join("profiles/text/heap.txt");
+    let binary = fixtures_dir().join("bin/workload");
+    let args = |extra: &[&str]| {
+        let mut args = vec!["-r", "-alloc_space"];
+        args.extend_from_slice(extra);
+        args.push(path_str(&binary));
+        args.push(path_str(&path));
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |extra: &[&str]| {
+        let owned = args(extra);
+        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+        success(&torch(&refs).1)
+    };
+    let pruned = run(&[]);
+    let all = run(&["--all-frames"]);
+    assert!(
+        !pruned.contains("runtime.mallocgc"),
+        "allocator frames pruned"
+    );
+    assert!(all.contains("runtime.mallocgc"), "--all-frames keeps them");
+    let total = |folded: &str| -> i64 {
+        folded
+            .lines()
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        total(&pruned),
+        total(&all),
+        "pruning moves values, never loses them"
+    );
+}

@@ -6,6 +6,6 @@ mod filter;
 mod fixtures;
 mod golden;
 mod http;
-mod symbolize;
 mod legacy;
+mod symbolize;
 mod util;

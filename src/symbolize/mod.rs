@@ -2,6 +2,7 @@
 //! repeat: locations that already have names are never touched, and an
 //! address nobody can name stays an address (with a warning from the caller).
 
+pub mod pclntab;
 pub mod remote;
 
 use std::collections::{BTreeSet, HashMap};

@@ -5,4 +5,5 @@ mod errors;
 mod fixtures;
 mod golden;
 mod http;
+mod pclntab;
 mod util;

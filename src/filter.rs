@@ -179,23 +179,21 @@ fn by_name(profile: &mut Profile, f: &Filters) -> (bool, bool, bool, bool) {
 /// Keeps each sample from its root-most matching frame on; drops samples
 /// without one.
 fn show_from(profile: &mut Profile, re: &Regex) -> bool {
-    let mut matching = vec![false; profile.locations.len()];
-    for index in 0..profile.locations.len() {
-        let location = &profile.locations[index];
-        if mapping_matches(profile, location, re) {
-            matching[index] = true;
-            continue;
-        }
-        // Inside the location, drop the lines rootward of the outermost match.
-        let last = location
-            .lines
-            .iter()
-            .rposition(|l| line_matches(profile, l, re));
-        if let Some(last) = last {
-            profile.locations[index].lines.truncate(last + 1);
-            matching[index] = true;
-        }
-    }
+    let matching: Vec<bool> = (0..profile.locations.len())
+        .map(|index| {
+            let location = &profile.locations[index];
+            if mapping_matches(profile, location, re) {
+                return true;
+            }
+            // Inside the location, drop the lines rootward of the outermost match.
+            let lines = &location.lines;
+            let last = lines.iter().rposition(|l| line_matches(profile, l, re));
+            if let Some(last) = last {
+                profile.locations[index].lines.truncate(last + 1);
+            }
+            last.is_some()
+        })
+        .collect();
     profile.samples.retain_mut(|sample| {
         // Locations are leaf first: find the root-most match.
         match sample.locations.iter().rposition(|&l| matching[l]) {
@@ -212,20 +210,23 @@ fn show_from(profile: &mut Profile, re: &Regex) -> bool {
 /// Cuts each sample below its leaf-most frame whose (simplified) function
 /// name matches.
 fn prune_from(profile: &mut Profile, re: &Regex) -> bool {
-    let mut prune_at = vec![false; profile.locations.len()];
-    for index in 0..profile.locations.len() {
-        let lines = &profile.locations[index].lines;
-        let hit = lines.iter().position(|line| {
-            line.function.is_some_and(|f| {
-                let name = &profile.functions[f].name;
-                !name.is_empty() && re.is_match(crate::profile::simplify_func(name))
-            })
-        });
-        if let Some(at) = hit {
-            profile.locations[index].lines.drain(..at);
-            prune_at[index] = true;
-        }
-    }
+    let functions = &profile.functions;
+    let prune_at: Vec<bool> = profile
+        .locations
+        .iter_mut()
+        .map(|location| {
+            let hit = location.lines.iter().position(|line| {
+                line.function.is_some_and(|f| {
+                    let name = &functions[f].name;
+                    !name.is_empty() && re.is_match(crate::profile::simplify_func(name))
+                })
+            });
+            if let Some(at) = hit {
+                location.lines.drain(..at);
+            }
+            hit.is_some()
+        })
+        .collect();
     for sample in &mut profile.samples {
         if let Some(at) = sample.locations.iter().position(|&l| prune_at[l]) {
             sample.locations.drain(..at);

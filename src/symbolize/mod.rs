@@ -3,6 +3,7 @@
 //! address nobody can name stays an address (with a warning from the caller).
 
 pub mod binary;
+pub mod pclntab;
 pub mod remote;
 
 use std::collections::{BTreeSet, HashMap};
@@ -24,7 +25,6 @@ pub fn with_binaries(
 ) -> Result<usize, BinaryError> {
     let groups = unnamed_by_mapping(profile);
     let mut named = 0;
-    let mut wrappers_only = Vec::new();
     for (mapping, locations) in groups {
         let binary = match find_binary(profile, mapping, explicit, force)? {
             Some(binary) => binary,
@@ -41,16 +41,6 @@ pub fn with_binaries(
             if frames.is_empty() {
                 continue;
             }
-            // The runtime leaves compiler-generated wrappers out of its
-            // stacks; a location that is nothing but one is left out too.
-            if frames.iter().all(binary::is_wrapper) {
-                wrappers_only.push(index);
-                continue;
-            }
-            let frames: Vec<_> = frames
-                .into_iter()
-                .filter(|f| !binary::is_wrapper(f))
-                .collect();
             let lines = frames
                 .into_iter()
                 .map(|frame| {
@@ -81,14 +71,6 @@ pub fn with_binaries(
             m.has_inline_frames = true;
         }
     }
-    if !wrappers_only.is_empty() {
-        for sample in &mut profile.samples {
-            sample
-                .locations
-                .retain(|l| wrappers_only.binary_search(l).is_err());
-        }
-        named += wrappers_only.len();
-    }
     Ok(named)
 }
 
@@ -97,9 +79,10 @@ pub fn with_binaries(
 fn look_up_all(binary: &Binary, addresses: &[u64]) -> Vec<Vec<binary::Frame>> {
     let mut order: Vec<usize> = (0..addresses.len()).collect();
     order.sort_unstable_by_key(|&i| addresses[i]);
+    let sorted: Vec<u64> = order.iter().map(|&i| addresses[i]).collect();
     let mut out = vec![Vec::new(); addresses.len()];
-    for i in order {
-        out[i] = binary.frames(addresses[i]);
+    for (i, frames) in order.into_iter().zip(binary.frames_many(&sorted)) {
+        out[i] = frames;
     }
     out
 }

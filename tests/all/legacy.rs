@@ -523,11 +523,10 @@ fn all_frames_keeps_what_drop_frames_prunes() {
     };
     let pruned = run(&[]);
     let all = run(&["--all-frames"]);
-    assert!(
-        !pruned.contains("runtime.mallocgc"),
-        "allocator frames pruned"
-    );
-    assert!(all.contains("runtime.mallocgc"), "--all-frames keeps them");
+    // Stacks made only of runtime frames keep theirs, as in pprof.
+    let allocator = |folded: &str| folded.matches("runtime.mallocgc").count();
+    let (kept, pruned_count) = (allocator(&all), allocator(&pruned));
+    assert!(kept > pruned_count + 10, "{kept} vs {pruned_count}");
     let total = |folded: &str| -> i64 {
         folded
             .lines()

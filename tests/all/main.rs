@@ -7,5 +7,6 @@ mod fixtures;
 mod golden;
 mod http;
 mod legacy;
+mod pclntab;
 mod symbolize;
 mod util;

@@ -6,4 +6,5 @@ mod fixtures;
 mod golden;
 mod http;
 mod symbolize;
+mod top;
 mod util;

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod render;
 pub mod source;
 pub mod symbolize;
+pub mod top;
 pub mod units;
 
 use std::path::{Path, PathBuf};

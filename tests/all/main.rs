@@ -9,4 +9,5 @@ mod http;
 mod legacy;
 mod pclntab;
 mod symbolize;
+mod top;
 mod util;

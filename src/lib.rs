@@ -262,12 +262,13 @@ fn name_addresses(raw: &RawProfile, profile: &mut Profile, config: &Config) -> R
     if addresses.is_empty() {
         return Ok(());
     }
-    symbolize::with_binaries(profile, raw.binary.as_deref(), config.force).map_err(|source| {
-        Error::Symbolize {
+    let inlined = !config.fold.no_inlines;
+    symbolize::with_binaries(profile, raw.binary.as_deref(), config.force, inlined).map_err(
+        |source| Error::Symbolize {
             input: raw.origin.name(),
             source,
-        }
-    })?;
+        },
+    )?;
     let still_unnamed = symbolize::unnamed_addresses(profile);
     if let (Origin::Url(target), false) = (&raw.origin, still_unnamed.is_empty()) {
         match symbolize::remote::lookup(target, &still_unnamed, &config.fetch) {

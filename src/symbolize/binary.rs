@@ -188,13 +188,18 @@ impl Binary {
     }
 
     /// Frames at each file address, innermost (inlined) first; empty where
-    /// nothing in the binary knows the address.
-    pub fn frames_many(&self, addresses: &[u64]) -> Vec<Vec<Frame>> {
+    /// nothing in the binary knows the address. With `inlined` false, only
+    /// the function the code physically belongs to (`--noinlines`; for Go
+    /// code that may be a compiler wrapper the runtime would hide).
+    pub fn frames_many(&self, addresses: &[u64], inlined: bool) -> Vec<Vec<Frame>> {
         let pclntab = super::pclntab::Pclntab::from_elf(&self.file).ok();
         addresses
             .iter()
             .map(|&address| {
-                let go_frames = pclntab.as_ref().map(|t| t.lookup_inline(address));
+                let go_frames = pclntab.as_ref().map(|t| match inlined {
+                    true => t.lookup_inline(address),
+                    false => t.lookup(address).into_iter().collect(),
+                });
                 match go_frames {
                     Some(frames) if !frames.is_empty() => frames
                         .into_iter()

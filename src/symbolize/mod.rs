@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use crate::profile::{Function, Line, Mapping, Profile};
 use binary::{Binary, BinaryError};
 
-/// Names what it can from binaries on this machine: `explicit` (the
+/// Names what it can from binaries on this machine (with inlined frames
+/// unless `inlined` is false): `explicit` (the
 /// `BINARY` argument) for the main mapping and for locations without a
 /// mapping, else each mapping's own file, else `$PPROF_BINARY_PATH`.
 /// Returns how many locations got names. A mismatched build id of the
@@ -22,6 +23,7 @@ pub fn with_binaries(
     profile: &mut Profile,
     explicit: Option<&Path>,
     force: bool,
+    inlined: bool,
 ) -> Result<usize, BinaryError> {
     let groups = unnamed_by_mapping(profile);
     let mut named = 0;
@@ -36,7 +38,7 @@ pub fn with_binaries(
             .iter()
             .map(|&i| binary.file_address(mapping_info.as_ref(), profile.locations[i].address))
             .collect();
-        let resolved = look_up_all(&binary, &addresses);
+        let resolved = look_up_all(&binary, &addresses, inlined);
         for (index, frames) in locations.into_iter().zip(resolved) {
             if frames.is_empty() {
                 continue;
@@ -76,12 +78,12 @@ pub fn with_binaries(
 
 /// Frames for every address, looked up in address order (neighbours share
 /// a compilation unit, so its line table is parsed once and stays warm).
-fn look_up_all(binary: &Binary, addresses: &[u64]) -> Vec<Vec<binary::Frame>> {
+fn look_up_all(binary: &Binary, addresses: &[u64], inlined: bool) -> Vec<Vec<binary::Frame>> {
     let mut order: Vec<usize> = (0..addresses.len()).collect();
     order.sort_unstable_by_key(|&i| addresses[i]);
     let sorted: Vec<u64> = order.iter().map(|&i| addresses[i]).collect();
     let mut out = vec![Vec::new(); addresses.len()];
-    for (i, frames) in order.into_iter().zip(binary.frames_many(&sorted)) {
+    for (i, frames) in order.into_iter().zip(binary.frames_many(&sorted, inlined)) {
         out[i] = frames;
     }
     out

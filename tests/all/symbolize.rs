@@ -106,3 +106,131 @@ fn diff_summary(got: &str, want: &str) -> String {
         w.len()
     )
 }
+
+// ---- symtest, built four ways (fixtures/generate_symbols.sh) ----
+
+const VARIANTS: [&str; 4] = ["default", "pie", "w", "sw"];
+
+fn symtest_binary(variant: &str) -> String {
+    path_str(&fixtures_dir().join(format!("bin/symtest-{variant}"))).to_owned()
+}
+
+fn symtest_profile(variant: &str, file: &str) -> String {
+    path_str(&fixtures_dir().join(format!("profiles/symtest-{variant}/{file}"))).to_owned()
+}
+
+fn torch_raw(args: &[&str]) -> String {
+    let mut all = vec!["-r"];
+    all.extend_from_slice(args);
+    let (_dir, output) = torch(&all);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    success(&output)
+}
+
+fn assert_same(got: &str, want: &str, case: &str) {
+    assert!(!want.is_empty(), "{case}: pprof gave nothing");
+    assert!(got == want, "{case}: {}", diff_summary(got, want));
+}
+
+#[test]
+fn every_build_variant_names_a_nameless_protobuf_as_the_runtime_did() {
+    for variant in VARIANTS {
+        let binary = symtest_binary(variant);
+        for (file, sample_type, unit) in [
+            ("cpu", "cpu", "nanoseconds"),
+            ("heap", "alloc_space", "bytes"),
+        ] {
+            let named = symtest_profile(variant, &format!("{file}.pb.gz"));
+            let nameless = symtest_profile(variant, &format!("{file}-nonames.pb.gz"));
+            let index = format!("-sample_index={sample_type}");
+            let unit = format!("-unit={unit}");
+            // Ground truth: what the runtime wrote (inlined frames included),
+            // as pprof reads it.
+            let want = pprof_folded(&[&index, &unit, &named]);
+            let got = torch_raw(&[&index, &binary, &nameless]);
+            assert_same(&got, &want, &format!("{variant} {file}"));
+            // And with pprof's own symbolization from the same binary.
+            let want = pprof_folded(&["-noinlines", &index, &unit, &binary, &nameless]);
+            let got = torch_raw(&["--noinlines", &index, &binary, &nameless]);
+            assert_same(&got, &want, &format!("{variant} {file} -noinlines"));
+        }
+    }
+}
+
+#[test]
+fn every_build_variant_names_text_profiles_without_symbol_lines() {
+    // Text profiles carry no memory map, so a PIE's randomized addresses
+    // cannot be placed in its file (pprof cannot either); see below.
+    for variant in ["default", "w", "sw"] {
+        let binary = symtest_binary(variant);
+        for (file, sample_type, unit) in [
+            ("heap-nosym.txt", "alloc_space", "bytes"),
+            ("heap-nosym.txt", "inuse_objects", "count"),
+            ("goroutine-nosym.txt", "goroutine", "count"),
+        ] {
+            let profile = symtest_profile(variant, file);
+            let index = format!("-sample_index={sample_type}");
+            let unit = format!("-unit={unit}");
+            let want = pprof_folded(&["-noinlines", &index, &unit, &binary, &profile]);
+            let got = torch_raw(&["--noinlines", &index, &binary, &profile]);
+            assert_same(&got, &want, &format!("{variant} {file} {sample_type}"));
+        }
+    }
+}
+
+#[test]
+fn lines_after_symbolization_match_the_runtime() {
+    for variant in VARIANTS {
+        let named = symtest_profile(variant, "cpu.pb.gz");
+        let nameless = symtest_profile(variant, "cpu-nonames.pb.gz");
+        let want = pprof_folded(&["-lines", "-unit=nanoseconds", &named]);
+        let got = torch_raw(&["--lines", &symtest_binary(variant), &nameless]);
+        assert_same(&got, &want, &format!("{variant} --lines"));
+    }
+}
+
+#[test]
+fn binaries_are_found_on_pprof_binary_path() {
+    let nameless = symtest_profile("pie", "cpu-nonames.pb.gz");
+    let named = symtest_profile("pie", "cpu.pb.gz");
+    let want = pprof_folded(&["-unit=nanoseconds", &named]);
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_torch"))
+        .args(["-r", &nameless])
+        .env(
+            "PPROF_BINARY_PATH",
+            format!("/nonexistent:{}", path_str(&fixtures_dir().join("bin"))),
+        )
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_same(&success(&output), &want, "PPROF_BINARY_PATH");
+    // The wrong variant has another build id: passed over, not used.
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::copy(
+        symtest_binary("default"),
+        elsewhere.path().join("symtest-pie"),
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_torch"))
+        .args(["-r", &nameless])
+        .env("PPROF_BINARY_PATH", elsewhere.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let folded = success(&output);
+    assert!(folded.lines().all(|l| l.starts_with("0x")), "{folded}");
+}
+
+#[test]
+fn a_pie_text_profile_without_a_memory_map_stays_unnamed_and_says_so() {
+    let profile = symtest_profile("pie", "heap-nosym.txt");
+    let (_dir, output) = torch(&["-r", &symtest_binary("pie"), &profile]);
+    success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("addresses have no function names"),
+        "{stderr}"
+    );
+}

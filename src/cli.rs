@@ -13,7 +13,7 @@ use crate::filter::Filters;
 use crate::fold::{FoldOptions, SampleSelection};
 use crate::output::Destination;
 use crate::render::{RenderOptions, PALETTES};
-use crate::Config;
+use crate::{Config, TopRequest};
 
 /// Sample-type shortcuts pprof accepts as flags, each naming a sample type.
 const SAMPLE_TYPE_FLAGS: &[(&str, &str)] = &[
@@ -145,14 +145,18 @@ pub struct Args {
     #[arg(long = "mean-delay", conflicts_with_all = ["sample_index", "mean"])]
     pub mean_delay: bool,
 
-    /// Output SVG file.
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "PATH",
-        default_value = "torch.svg"
-    )]
-    pub file: PathBuf,
+    /// Output SVG file [default: torch.svg].
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Print pprof's top table (flat, flat%, sum%, cum, cum%) to stdout,
+    /// all functions or the first N, instead of the SVG (with -f, as well).
+    #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
+    pub top: Option<usize>,
+
+    /// Sort the top table by cumulative value.
+    #[arg(long)]
+    pub cum: bool,
 
     /// Print the SVG to standard output instead of writing a file.
     #[arg(short = 'p', long = "print")]
@@ -274,11 +278,16 @@ impl Args {
                 min_width: self.min_width,
                 note: None,
             },
+            draw_with_top: self.file.is_some() || self.print,
             output: if self.print {
                 Destination::Stdout
             } else {
-                Destination::File(self.file)
+                Destination::File(self.file.unwrap_or_else(|| PathBuf::from("torch.svg")))
             },
+            top: self.top.map(|rows| TopRequest {
+                rows: (rows > 0).then_some(rows),
+                by_cum: self.cum,
+            }),
             raw: self.raw,
             consistent_palette: self.consistent_palette,
             max_size: self.max_size,
@@ -311,6 +320,10 @@ fn with_suffix(base: &str, suffix: &str) -> String {
     format!("{scheme}://{authority}{slash}{suffix}")
 }
 
+fn is_count(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn parse_regex(text: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(text).map_err(|e| format!("invalid regular expression: {e}"))
 }
@@ -334,7 +347,7 @@ where
     I: IntoIterator<Item = OsString>,
 {
     let mut out = Vec::new();
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
     if let Some(program) = args.next() {
         out.push(program);
     }
@@ -348,6 +361,14 @@ where
             out.extend(args);
             break;
         }
+        if matches!(text, "--top" | "-top") {
+            // `--top 10`: the count may follow as its own argument.
+            match args.next_if(|n| n.to_str().is_some_and(is_count)) {
+                Some(count) => out.push(format!("--top={}", count.to_string_lossy()).into()),
+                None => out.push("--top".into()),
+            }
+            continue;
+        }
         let Some(flag) = text.strip_prefix("--").or_else(|| text.strip_prefix('-')) else {
             out.push(arg);
             continue;
@@ -360,6 +381,8 @@ where
             out.push("--mean".into());
         } else if flag == "lines" {
             out.push("--lines".into());
+        } else if flag == "cum" {
+            out.push("--cum".into());
         } else if flag == "noinlines" {
             out.push("--noinlines".into());
         } else if let Some(long) = pprof_value_flag(flag) {
@@ -416,6 +439,17 @@ mod tests {
         }
         let mean = parse(&["-mean_delay", "p"]).fold;
         assert_eq!((mean.selection, mean.mean), (named("delay"), true));
+    }
+
+    #[test]
+    fn top_takes_an_optional_count() {
+        let want = |rows: Option<usize>, by_cum| Some(TopRequest { rows, by_cum });
+        assert_eq!(parse(&["--top", "p"]).top, want(None, false));
+        assert_eq!(parse(&["--top", "10", "p"]).top, want(Some(10), false));
+        assert_eq!(parse(&["--top=5", "-cum", "p"]).top, want(Some(5), true));
+        assert_eq!(parse(&["-top", "p"]).sources, vec!["p".to_owned()]);
+        assert!(!parse(&["--top", "p"]).draw_with_top);
+        assert!(parse(&["--top", "-f", "x.svg", "p"]).draw_with_top);
     }
 
     #[test]

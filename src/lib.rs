@@ -32,6 +32,15 @@ use progress::{Feedback, Progress};
 use render::RenderOptions;
 use source::{Origin, RawProfile, Source};
 
+/// `--top [N]`: which rows of pprof's top table, in which order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopRequest {
+    /// The first N rows, or all.
+    pub rows: Option<usize>,
+    /// Sorted by cum instead of flat.
+    pub by_cum: bool,
+}
+
 /// Everything one run needs, as decided by the command line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -61,6 +70,10 @@ pub struct Config {
     pub output: Destination,
     /// Print folded stacks to standard output instead of drawing.
     pub raw: bool,
+    /// Print pprof's top table to standard output.
+    pub top: Option<TopRequest>,
+    /// With `top`: also draw (an output was named explicitly).
+    pub draw_with_top: bool,
     /// A palette file that keeps colours stable across runs (`--cp`).
     pub consistent_palette: Option<PathBuf>,
     /// Largest (decompressed) profile accepted, in bytes.
@@ -84,6 +97,8 @@ impl Default for Config {
             render: RenderOptions::default(),
             output: Destination::File(PathBuf::from("torch.svg")),
             raw: false,
+            top: None,
+            draw_with_top: false,
             consistent_palette: None,
             max_size: profile::DEFAULT_MAX_SIZE,
         }
@@ -123,6 +138,12 @@ pub fn run(config: &Config) -> Result<(), Error> {
     for note in filter::apply(&mut merged, &config.filters) {
         progress::warn(&note);
     }
+    if let Some(request) = config.top {
+        print_top(&merged, config, request, &names.join(", "))?;
+        if !config.draw_with_top {
+            return Ok(());
+        }
+    }
     let folded = fold::fold(&merged, &config.fold).map_err(|source| Error::Fold {
         input: names.join(", "),
         source,
@@ -136,6 +157,27 @@ pub fn run(config: &Config) -> Result<(), Error> {
     render_options.note = collection_note(&raws);
     let svg = draw(&folded, config, &render_options, &names.join(", "))?;
     output::write(&config.output, &svg)
+}
+
+/// Prints pprof's top table for the chosen sample type.
+fn print_top(
+    profile: &Profile,
+    config: &Config,
+    request: TopRequest,
+    input: &str,
+) -> Result<(), Error> {
+    let options = top::TopOptions {
+        by_cum: request.by_cum,
+        node_count: request.rows.unwrap_or(0),
+        ..top::TopOptions::default()
+    };
+    let table = top::top_with(profile, &config.fold, &options).map_err(|source| Error::Fold {
+        input: input.to_owned(),
+        source,
+    })?;
+    let mut text = Vec::new();
+    top::write_top(&table, None, &mut text).map_err(Error::Stdout)?;
+    output::write_stdout(&text)
 }
 
 /// Prints the `runtime.MemStats` summary of each heap text profile.
@@ -163,7 +205,8 @@ fn print_memstats(raws: &[RawProfile], max_size: u64) -> Result<(), Error> {
 
 /// Fails before any slow work when an output cannot be written.
 fn check_outputs(config: &Config) -> Result<(), Error> {
-    if let (false, Destination::File(path)) = (config.raw, &config.output) {
+    let draws = !config.raw && (config.top.is_none() || config.draw_with_top);
+    if let (true, Destination::File(path)) = (draws, &config.output) {
         output::check_directory(path)?;
     }
     if let Some(path) = &config.save {

@@ -361,3 +361,55 @@ fn help_and_version() {
     let (_dir, output) = torch(&["--version"]);
     assert!(success(&output).starts_with("torch "));
 }
+
+#[test]
+fn top_prints_pprof_s_table_instead_of_the_svg() {
+    let heap = heap();
+    let rows_of = |args: &[&str]| -> Vec<(String, String)> {
+        let (dir, output) = torch(args);
+        let table = success(&output);
+        assert!(!dir.path().join("torch.svg").exists(), "no SVG without -f");
+        let header = table
+            .lines()
+            .position(|l| l.contains("flat%") && l.contains("cum%"))
+            .unwrap();
+        table
+            .lines()
+            .skip(header + 1)
+            .map(|row| {
+                // flat flat% sum% cum cum%, then two spaces and the name.
+                let (numbers, name) = row.rsplit_once("%  ").unwrap();
+                (numbers.to_owned(), name.to_owned())
+            })
+            .collect()
+    };
+    let by_flat = rows_of(&["--top", "3", &heap]);
+    let by_cum = rows_of(&["--top", "3", "-cum", &heap]);
+    assert_eq!((by_flat.len(), by_cum.len()), (3, 3));
+    let library = |by_cum: bool| {
+        let bytes = std::fs::read(profile_path("heap")).unwrap();
+        let profile = torch::profile::decode(&bytes, torch::profile::DEFAULT_MAX_SIZE).unwrap();
+        let top = torch::top::top(&profile, &Default::default(), by_cum).unwrap();
+        top.rows
+            .iter()
+            .take(3)
+            .map(|r| r.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let names = |rows: &[(String, String)]| {
+        rows.iter()
+            .map(|r| r.1.replace(" (inline)", ""))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&by_flat), library(false));
+    assert_eq!(names(&by_cum), library(true));
+    assert_ne!(
+        library(false),
+        library(true),
+        "the orders differ on this profile"
+    );
+    let (dir, output) = torch(&["--top", "-f", "heap.svg", &heap]);
+    let table = success(&output);
+    assert!(dir.path().join("heap.svg").exists(), "-f draws as well");
+    assert!(table.lines().count() > 8, "every function without N");
+}

@@ -234,3 +234,62 @@ fn a_pie_text_profile_without_a_memory_map_stays_unnamed_and_says_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn dwarf_frames_match_what_the_runtime_recorded() {
+    use torch::symbolize::binary::Binary;
+    // DWARF is what names cgo and other non-Go code; check it on Go code
+    // against the names the runtime wrote for the same addresses.
+    let path = symtest_binary("default");
+    let binary = Binary::open(std::path::Path::new(&path)).unwrap();
+    let bytes = fs::read(symtest_profile("default", "cpu.pb.gz")).unwrap();
+    let named = profile::decode(&bytes, DEFAULT_MAX_SIZE).unwrap();
+    let mut compared = 0;
+    for location in &named.locations {
+        let want: Vec<&str> = location
+            .lines
+            .iter()
+            .map(|l| named.functions[l.function.unwrap()].name.as_str())
+            .collect();
+        let got: Vec<String> = binary
+            .frames(location.address)
+            .into_iter()
+            .map(|f| f.function)
+            .collect();
+        assert_eq!(got, want, "{:#x}", location.address);
+        compared += 1;
+    }
+    assert!(compared > 50, "{compared}");
+}
+
+#[test]
+fn symbol_table_names_code_without_debug_info() {
+    use torch::symbolize::binary::Binary;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("plain.c");
+    fs::write(
+        &source,
+        "int __attribute__((noinline)) work(int n) { int s = 0; for (int i = 0; i < n; i++) s += i * i; return s; }\n\
+         int main(void) { return work(10) > 0 ? 0 : 1; }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("plain");
+    let status = std::process::Command::new("cc")
+        .args(["-O1", "-g0", "-no-pie", "-o"])
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("a C compiler");
+    assert!(status.success());
+    let binary = Binary::open(&out).unwrap();
+    let nm = std::process::Command::new("nm").arg(&out).output().unwrap();
+    let nm = String::from_utf8(nm.stdout).unwrap();
+    let work = nm
+        .lines()
+        .find(|l| l.ends_with(" T work"))
+        .map(|l| u64::from_str_radix(l.split_whitespace().next().unwrap(), 16).unwrap())
+        .unwrap();
+    let frames = binary.frames(work + 2);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].function, "work");
+}

@@ -154,6 +154,15 @@ pub struct Args {
     #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
     pub top: Option<usize>,
 
+    /// Compare against this base profile (file or URL; repeatable, merged):
+    /// a differential flame graph of what grew (red) and shrank (blue).
+    #[arg(long, value_name = "SOURCE")]
+    pub base: Vec<String>,
+
+    /// With --base: scale the base to the new profile's total first.
+    #[arg(long)]
+    pub normalize: bool,
+
     /// Sort the top table by cumulative value.
     #[arg(long)]
     pub cum: bool,
@@ -289,6 +298,8 @@ impl Args {
                 by_cum: self.cum,
             }),
             raw: self.raw,
+            base: self.base,
+            normalize: self.normalize,
             consistent_palette: self.consistent_palette,
             max_size: self.max_size,
         }
@@ -298,13 +309,27 @@ impl Args {
 /// pprof's valued flags spelled with one dash and underscores
 /// (`-focus=RE`, `-show_from RE`) → torch's `--focus=RE`, `--show-from RE`.
 fn pprof_value_flag(flag: &str) -> Option<String> {
-    const NAMES: [&str; 6] = ["focus", "ignore", "hide", "show", "show_from", "prune_from"];
+    const NAMES: [&str; 8] = [
+        "focus",
+        "ignore",
+        "hide",
+        "show",
+        "show_from",
+        "prune_from",
+        "base",
+        "diff_base",
+    ];
     let (name, value) = match flag.split_once('=') {
         Some((name, value)) => (name, Some(value)),
         None => (flag, None),
     };
     NAMES.contains(&name).then(|| {
-        let long = format!("--{}", name.replace('_', "-"));
+        // pprof's -diff_base differs from -base only in how it labels the
+        // base's samples; both mean "what changed since".
+        let long = match name {
+            "diff_base" => "--base".to_owned(),
+            _ => format!("--{}", name.replace('_', "-")),
+        };
         match value {
             Some(value) => format!("{long}={value}"),
             None => long,
@@ -381,6 +406,8 @@ where
             out.push("--mean".into());
         } else if flag == "lines" {
             out.push("--lines".into());
+        } else if flag == "normalize" {
+            out.push("--normalize".into());
         } else if flag == "cum" {
             out.push("--cum".into());
         } else if flag == "noinlines" {

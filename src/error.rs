@@ -61,6 +61,12 @@ pub enum Error {
         "{input}: no runtime.MemStats block; --memstats reads heap profiles fetched with ?debug=1"
     )]
     NoMemStats { input: String },
+    #[error("{input}")]
+    Diff {
+        input: String,
+        #[source]
+        source: crate::diff::DiffError,
+    },
     #[error("{url}: {reason}")]
     Fetch { url: String, reason: String },
     #[error("{url}: not a usable URL: {reason}")]

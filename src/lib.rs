@@ -6,6 +6,7 @@
 //! [`output`] writes the result. [`run`] wires the stages for a [`Config`].
 
 pub mod cli;
+pub mod diff;
 pub mod error;
 pub mod fetch;
 pub mod filter;
@@ -70,6 +71,10 @@ pub struct Config {
     pub output: Destination,
     /// Print folded stacks to standard output instead of drawing.
     pub raw: bool,
+    /// Base profiles to compare against (`--base`): a differential graph.
+    pub base: Vec<String>,
+    /// Scale the base to the new profile's total first.
+    pub normalize: bool,
     /// Print pprof's top table to standard output.
     pub top: Option<TopRequest>,
     /// With `top`: also draw (an output was named explicitly).
@@ -97,6 +102,8 @@ impl Default for Config {
             render: RenderOptions::default(),
             output: Destination::File(PathBuf::from("torch.svg")),
             raw: false,
+            base: Vec::new(),
+            normalize: false,
             top: None,
             draw_with_top: false,
             consistent_palette: None,
@@ -108,44 +115,22 @@ impl Default for Config {
 /// Collects, decodes, folds and renders as `config` says.
 pub fn run(config: &Config) -> Result<(), Error> {
     check_outputs(config)?;
-    let (binary, sources) = source::resolve(&config.sources, config.seconds)?;
-    let binary = config.binary.clone().or(binary);
-    let collected = collect(&sources, binary.as_deref(), config);
-    let (raws, mut profiles) = decode_all(collected, config.max_size)?;
-    if config.memstats {
-        return print_memstats(&raws, config.max_size);
+    let Some(new) = load(&config.sources, config, config.save.as_deref())? else {
+        return Ok(()); // --memstats printed what it had to say
+    };
+    if !config.base.is_empty() {
+        let base = load(&config.base, config, None)?.expect("--memstats returns early");
+        return run_diff(&base, &new, config);
     }
-    for (raw, profile) in raws.iter().zip(&mut profiles) {
-        name_addresses(raw, profile, config)?;
-    }
-    let names: Vec<String> = raws.iter().map(|raw| raw.origin.name()).collect();
-    let mut merged = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
-        input: names[position].clone(),
-        source,
-    })?;
-    if let Some(path) = &config.save {
-        save(path, &raws, &merged)?;
-    }
-    // pprof prunes the profile's drop_frames first, then filters by name.
-    if !config.all_frames {
-        profile::remove_uninteresting(&mut merged).map_err(|source| Error::FrameRegex {
-            input: names.join(", "),
-            source,
-        })?;
-    }
-    merged.drop_frames = None;
-    merged.keep_frames = None;
-    for note in filter::apply(&mut merged, &config.filters) {
-        progress::warn(&note);
-    }
+    let input = new.names.join(", ");
     if let Some(request) = config.top {
-        print_top(&merged, config, request, &names.join(", "))?;
+        print_top(&new.profile, config, request, &input)?;
         if !config.draw_with_top {
             return Ok(());
         }
     }
-    let folded = fold::fold(&merged, &config.fold).map_err(|source| Error::Fold {
-        input: names.join(", "),
+    let folded = fold::fold(&new.profile, &config.fold).map_err(|source| Error::Fold {
+        input: input.clone(),
         source,
     })?;
     if config.raw {
@@ -154,9 +139,124 @@ pub fn run(config: &Config) -> Result<(), Error> {
         return output::write_stdout(&text);
     }
     let mut render_options = config.render.clone();
-    render_options.note = collection_note(&raws);
-    let svg = draw(&folded, config, &render_options, &names.join(", "))?;
+    render_options.note = collection_note(&new.raws);
+    let svg = draw(&folded, config, &render_options, &input)?;
     output::write(&config.output, &svg)
+}
+
+/// Profiles read, named, merged, pruned and filtered: ready to fold.
+struct Loaded {
+    raws: Vec<RawProfile>,
+    names: Vec<String>,
+    profile: Profile,
+}
+
+/// Reads `sources` and prepares them as pprof does before a report;
+/// `None` when `--memstats` printed its summary instead.
+fn load(
+    sources: &[String],
+    config: &Config,
+    save_to: Option<&Path>,
+) -> Result<Option<Loaded>, Error> {
+    let (binary, sources) = source::resolve(sources, config.seconds)?;
+    let binary = config.binary.clone().or(binary);
+    let collected = collect(&sources, binary.as_deref(), config);
+    let (raws, mut profiles) = decode_all(collected, config.max_size)?;
+    if config.memstats {
+        print_memstats(&raws, config.max_size)?;
+        return Ok(None);
+    }
+    for (raw, profile) in raws.iter().zip(&mut profiles) {
+        name_addresses(raw, profile, config)?;
+    }
+    let names: Vec<String> = raws.iter().map(|raw| raw.origin.name()).collect();
+    let mut profile = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
+        input: names[position].clone(),
+        source,
+    })?;
+    if let Some(path) = save_to {
+        save(path, &raws, &profile)?;
+    }
+    // pprof prunes the profile's drop_frames first, then filters by name.
+    if !config.all_frames {
+        profile::remove_uninteresting(&mut profile).map_err(|source| Error::FrameRegex {
+            input: names.join(", "),
+            source,
+        })?;
+    }
+    profile.drop_frames = None;
+    profile.keep_frames = None;
+    for note in filter::apply(&mut profile, &config.filters) {
+        progress::warn(&note);
+    }
+    Ok(Some(Loaded {
+        raws,
+        names,
+        profile,
+    }))
+}
+
+/// `--base`: the new profile against the base, as a differential graph,
+/// two-column folded lines, or pprof's top table of the difference.
+fn run_diff(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
+    let input = new.names.join(", ");
+    let base_input = base.names.join(", ");
+    if base.profile.sample_types != new.profile.sample_types {
+        return Err(Error::Merge {
+            input: base_input,
+            source: profile::MergeError::SampleTypes {
+                first: new.profile.sample_type_names(),
+                found: base.profile.sample_type_names(),
+            },
+        });
+    }
+    if let Some(request) = config.top {
+        // pprof's -base: the base's samples, negated, beside the new ones.
+        let difference = profile::merge(vec![new.profile.clone(), negated(&base.profile)])
+            .map_err(|(_, source)| Error::Merge {
+                input: base_input.clone(),
+                source,
+            })?;
+        print_top(&difference, config, request, &input)?;
+        if !config.draw_with_top {
+            return Ok(());
+        }
+    }
+    let fold_one = |loaded: &Loaded, input: &str| {
+        fold::fold(&loaded.profile, &config.fold).map_err(|source| Error::Fold {
+            input: input.to_owned(),
+            source,
+        })
+    };
+    let after = fold_one(new, &input)?;
+    let before = fold_one(base, &base_input)?;
+    let difference =
+        diff::diff(&before, &after, config.normalize).map_err(|source| Error::Diff {
+            input: base_input,
+            source,
+        })?;
+    if config.raw {
+        let mut text = Vec::new();
+        diff::write_diff(&difference, &mut text).map_err(Error::Stdout)?;
+        return output::write_stdout(&text);
+    }
+    let mut options = config.render.clone();
+    options.note = collection_note(&new.raws);
+    let mut svg = Vec::new();
+    render::render_diff(&difference, &options, &mut svg)
+        .map_err(|source| Error::Render { input, source })?;
+    output::write(&config.output, &svg)
+}
+
+/// The profile with every value negated, as pprof subtracts a base.
+fn negated(profile: &Profile) -> Profile {
+    let mut negated = profile.clone();
+    for sample in &mut negated.samples {
+        for value in &mut sample.values {
+            *value = value.saturating_neg();
+        }
+    }
+    negated
 }
 
 /// Prints pprof's top table for the chosen sample type.

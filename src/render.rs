@@ -162,7 +162,10 @@ pub fn subtitle(folded: &Folded) -> String {
 
 /// What the numbers in tooltips are: the unit, or for counts, what is counted.
 pub fn count_name(folded: &Folded) -> String {
-    let t = &folded.sample_type;
+    count_name_of(&folded.sample_type, folded.mean)
+}
+
+fn count_name_of(t: &crate::profile::ValueType, mean: bool) -> String {
     let base = match t.unit.as_str() {
         "count" | "" => match t.name.as_str() {
             "alloc_objects" | "inuse_objects" | "objects" => "objects".to_owned(),
@@ -175,7 +178,7 @@ pub fn count_name(folded: &Folded) -> String {
         },
         unit => unit.to_owned(),
     };
-    if folded.mean {
+    if mean {
         format!("{base} (mean)")
     } else {
         base
@@ -225,4 +228,213 @@ mod tests {
         let result = render(&f, &RenderOptions::default(), None, Vec::new());
         assert!(matches!(result, Err(RenderError::Empty(_))));
     }
+}
+
+/// Renders a differential flame graph: frame widths from the new profile,
+/// colour from the change (red grew, blue shrank, stronger for larger
+/// changes), tooltips with `before → after (±change)` in units. Stacks
+/// that vanished are drawn at their old width so a shrink stays visible.
+pub fn render_diff(
+    diff: &crate::diff::Diff,
+    options: &RenderOptions,
+    out: impl Write,
+) -> Result<(), RenderError> {
+    // inferno reads `stack first second`: width from second, colour from
+    // second − first. A vanished stack gets width `before` and change
+    // `-before` (first = 2 × before).
+    let lines: Vec<(String, i64, i64)> = diff
+        .stacks
+        .iter()
+        .filter(|&&(_, before, after)| before > 0 || after > 0)
+        .map(|(stack, before, after)| {
+            let (before, after) = ((*before).max(0), (*after).max(0));
+            let stack = match options.reverse {
+                true => stack.rsplit(';').collect::<Vec<_>>().join(";"),
+                false => stack.clone(),
+            };
+            (stack, before, after)
+        })
+        .collect();
+    // Each entry: the line inferno reads, and the real before/after.
+    let mut entries: Vec<(String, i64, i64)> = lines
+        .into_iter()
+        .map(|(stack, before, after)| {
+            let line = match after {
+                0 => format!("{stack} {} {before}", 2 * before),
+                _ => format!("{stack} {before} {after}"),
+            };
+            (line, before, after)
+        })
+        .collect();
+    if entries.is_empty() {
+        return Err(RenderError::Empty(diff.sample_type.name.clone()));
+    }
+    // Sorted here exactly as inferno would sort them, so the layout below
+    // matches inferno's.
+    entries.sort_unstable();
+    let text: Vec<&str> = entries.iter().map(|(line, _, _)| line.as_str()).collect();
+    let mut inferno_options = flamegraph::Options::default();
+    inferno_options.title = match &options.title {
+        Some(title) => title.clone(),
+        None => "Differential Flame Graph".to_owned(),
+    };
+    inferno_options.subtitle = Some(diff_subtitle(diff, options.note.as_deref()));
+    inferno_options.count_name = count_name_of(&diff.sample_type, false);
+    inferno_options.image_width = Some(options.width);
+    inferno_options.min_width = options.min_width;
+    inferno_options.no_sort = true;
+    if options.inverted {
+        inferno_options.direction = Direction::Inverted;
+    }
+    let mut svg = Vec::new();
+    flamegraph::from_lines(&mut inferno_options, text.iter().copied(), &mut svg)
+        .map_err(RenderError::Inferno)?;
+    let svg = String::from_utf8(svg).expect("inferno writes UTF-8");
+    let frames = frame_changes(&entries);
+    let unit = diff.sample_type.unit.as_str();
+    let rewritten = rewrite_titles(&svg, options.inverted, |depth, start, name| {
+        let (before, after) = *frames.get(&(depth, start))?;
+        Some(format!("{name} ({})", change_text(before, after, unit)))
+    });
+    let mut out = out;
+    out.write_all(rewritten.as_bytes())
+        .map_err(RenderError::Inferno)
+}
+
+/// `1.5 MB → 2 MB (+512 kB, +33.3%)`
+fn change_text(before: i64, after: i64, unit: &str) -> String {
+    let delta = after - before;
+    let sign = if delta > 0 { "+" } else { "" };
+    let percent = match before {
+        0 => "new".to_owned(),
+        _ => format!("{sign}{:.1}%", 100.0 * delta as f64 / before as f64),
+    };
+    let percent = if after == 0 {
+        "gone".to_owned()
+    } else {
+        percent
+    };
+    format!(
+        "{} → {}, {sign}{}, {percent}",
+        units::human(before, unit),
+        units::human(after, unit),
+        units::human(delta, unit)
+    )
+}
+
+fn diff_subtitle(diff: &crate::diff::Diff, note: Option<&str>) -> String {
+    let t = &diff.sample_type;
+    let mut text = if diff.unchanged() {
+        format!(
+            "{} — nothing changed ({})",
+            t.name,
+            units::human(diff.total_after, &t.unit)
+        )
+    } else {
+        format!(
+            "{} — {} total; red grew, blue shrank",
+            t.name,
+            change_text(diff.total_before, diff.total_after, &t.unit)
+        )
+    };
+    if diff.normalized {
+        text.push_str("; base normalized");
+    }
+    if let Some(note) = note {
+        text.push_str(", ");
+        text.push_str(note);
+    }
+    text
+}
+
+/// Before/after sums of every frame, keyed by (depth, first sample), laid
+/// out as inferno lays out the sorted lines. The `all` frame is depth 0.
+fn frame_changes(
+    entries: &[(String, i64, i64)],
+) -> std::collections::HashMap<(usize, u64), (i64, i64)> {
+    let mut frames = std::collections::HashMap::new();
+    let mut open: Vec<(String, u64)> = Vec::new();
+    let mut time = 0u64;
+    let (mut all_before, mut all_after) = (0, 0);
+    for (line, before, after) in entries {
+        let (before, after) = (*before, *after);
+        let width = if after == 0 { before } else { after };
+        // The line is `stack first second`.
+        let stack = line.rsplitn(3, ' ').nth(2).unwrap_or("");
+        let names: Vec<&str> = stack.split(';').collect();
+        let shared = open
+            .iter()
+            .zip(&names)
+            .take_while(|((open_name, _), name)| open_name == *name)
+            .count();
+        open.truncate(shared);
+        for name in &names[shared..] {
+            open.push(((*name).to_owned(), time));
+        }
+        for (depth, (_, start)) in open.iter().enumerate() {
+            let entry: &mut (i64, i64) = frames.entry((depth + 1, *start)).or_default();
+            entry.0 += before;
+            entry.1 += after;
+        }
+        all_before += before;
+        all_after += after;
+        time += width as u64;
+    }
+    frames.insert((0, 0), (all_before, all_after));
+    frames
+}
+
+/// Replaces each frame's tooltip with `make(depth, first sample, name)`,
+/// where inferno's frame sits at `fg:x` and its depth follows from `y`.
+fn rewrite_titles(
+    svg: &str,
+    inverted: bool,
+    make: impl Fn(usize, u64, &str) -> Option<String>,
+) -> String {
+    const FRAME_HEIGHT: f64 = 16.0;
+    let all_y = svg
+        .split("<g><title>")
+        .skip(1)
+        .find(|chunk| chunk.starts_with("all ("))
+        .and_then(|chunk| attribute(chunk, "y"))
+        .and_then(|y| y.parse::<f64>().ok());
+    let Some(all_y) = all_y else {
+        return svg.to_owned();
+    };
+    let mut out = String::with_capacity(svg.len() + svg.len() / 4);
+    let mut pieces = svg.split("<g><title>");
+    out.push_str(pieces.next().unwrap_or_default());
+    for chunk in pieces {
+        out.push_str("<g><title>");
+        let end = chunk.find("</title>").unwrap_or(0);
+        let title = &chunk[..end];
+        let name = title.rfind(" (").map_or(title, |at| &title[..at]);
+        let depth = attribute(chunk, "y")
+            .and_then(|y| y.parse::<f64>().ok())
+            .map(|y| if inverted { y - all_y } else { all_y - y })
+            .map(|d| (d / FRAME_HEIGHT).round() as usize);
+        let start = attribute(chunk, "fg:x").and_then(|x| x.parse::<u64>().ok());
+        let replaced = match (depth, start) {
+            (Some(depth), Some(start)) => make(depth, start, if depth == 0 { "all" } else { name }),
+            _ => None,
+        };
+        match replaced {
+            Some(text) => {
+                // The name is inferno's, already escaped; what torch adds
+                // holds no markup characters.
+                out.push_str(&text);
+                out.push_str(&chunk[end..]);
+            }
+            None => out.push_str(chunk),
+        }
+    }
+    out
+}
+
+/// The value of ` name="…"` in an SVG element's text.
+fn attribute<'a>(chunk: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = chunk.find(&key)? + key.len();
+    let len = chunk[start..].find('"')?;
+    Some(&chunk[start..start + len])
 }

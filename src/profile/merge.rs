@@ -1,10 +1,11 @@
 //! Merging profiles of the same kind (several instances of one service) into
 //! one, the way pprof merges: identical functions, mappings and locations are
-//! shared, samples are kept side by side.
+//! shared, and samples with the same stack and labels are added together
+//! (so a base with negated values cancels what did not change).
 
 use std::collections::HashMap;
 
-use super::{Function, Line, Location, Mapping, Profile};
+use super::{Function, Label, Line, Location, Mapping, Profile};
 
 /// Why profiles cannot be merged.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -61,6 +62,7 @@ struct Merger {
     functions: HashMap<(String, String, String, i64), usize>,
     mappings: HashMap<(u64, u64, u64, String, String), usize>,
     locations: HashMap<LocationKey, usize>,
+    samples: HashMap<(Vec<usize>, Vec<Label>), usize>,
 }
 
 impl Merger {
@@ -85,7 +87,19 @@ impl Merger {
             for location in &mut sample.locations {
                 *location = locations[*location];
             }
-            merged.samples.push(sample);
+            let key = (sample.locations.clone(), sample.labels.clone());
+            match self.samples.get(&key) {
+                Some(&at) => {
+                    let values = &mut merged.samples[at].values;
+                    for (sum, value) in values.iter_mut().zip(&sample.values) {
+                        *sum = sum.saturating_add(*value);
+                    }
+                }
+                None => {
+                    self.samples.insert(key, merged.samples.len());
+                    merged.samples.push(sample);
+                }
+            }
         }
         for comment in &profile.comments {
             if !merged.comments.contains(comment) {

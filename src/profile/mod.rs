@@ -57,13 +57,13 @@ pub struct Sample {
 }
 
 /// A pprof label attached to a sample.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Label {
     pub key: String,
     pub value: LabelValue,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LabelValue {
     Str(String),
     Num { value: i64, unit: Option<String> },

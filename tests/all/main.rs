@@ -1,6 +1,7 @@
 //! Integration tests: one test binary, one module per area.
 
 mod cli;
+mod diff;
 mod errors;
 mod filter;
 mod fixtures;

@@ -19,22 +19,22 @@ use crate::util::*;
 
 /// What `go tool pprof -top` printed, values as integers.
 #[derive(Debug)]
-struct PprofTop {
+pub(crate) struct PprofTop {
     shown: i64,
     shown_percent: String,
-    total: i64,
+    pub(crate) total: i64,
     /// `Dropped N nodes (cum <= C)`.
     dropped: Option<(usize, i64)>,
     /// `Showing top N nodes out of M`.
     top_of: Option<(usize, usize)>,
-    rows: Vec<PprofRow>,
+    pub(crate) rows: Vec<PprofRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct PprofRow {
-    flat: i64,
-    cum: i64,
-    name: String,
+pub(crate) struct PprofRow {
+    pub(crate) flat: i64,
+    pub(crate) cum: i64,
+    pub(crate) name: String,
     /// `(inline)`, `(partial-inline)` or empty.
     mark: String,
     /// flat%, sum%, cum% as printed.
@@ -124,7 +124,7 @@ fn parse_pprof_top(text: &str) -> PprofTop {
 }
 
 /// Runs `go tool pprof -top ARGS PROFILE` where it can find no binaries.
-fn pprof_top(profile: &Path, args: &[String]) -> PprofTop {
+pub(crate) fn pprof_top(profile: &Path, args: &[String]) -> PprofTop {
     let scratch = tempfile::tempdir().unwrap();
     let output = go()
         .current_dir(scratch.path())

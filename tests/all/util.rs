@@ -286,8 +286,14 @@ pub fn pprof_folded(args: &[&str]) -> String {
                 if first.ends_with(':') || rest.is_empty() {
                     continue; // a label line: `   key:  value`
                 }
-                let digits: String = first.chars().take_while(|c| c.is_ascii_digit()).collect();
-                value = Some(digits.parse::<i64>().unwrap_or(0));
+                // `-256`, `1234B`, `10000000ns`: an integer, maybe signed.
+                let sign = if first.starts_with('-') { -1 } else { 1 };
+                let digits: String = first
+                    .trim_start_matches('-')
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                value = Some(sign * digits.parse::<i64>().unwrap_or(0));
                 frames.push(rest.trim().to_owned());
             } else {
                 frames.push(line.trim().to_owned());

@@ -185,51 +185,6 @@ fn count_name_of(t: &crate::profile::ValueType, mean: bool) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::profile::ValueType;
-
-    fn folded(stacks: Vec<(&str, i64)>, total: i64) -> Folded {
-        Folded {
-            sample_type: ValueType {
-                name: "inuse_space".into(),
-                unit: "bytes".into(),
-            },
-            mean: false,
-            stacks: stacks.into_iter().map(|(s, v)| (s.to_owned(), v)).collect(),
-            total,
-        }
-    }
-
-    #[test]
-    fn subtitle_states_the_total() {
-        let f = folded(vec![("a", 1024), ("b", 512)], 1536);
-        assert_eq!(subtitle(&f), "inuse_space — 1.5 kB total");
-        assert_eq!(count_name(&f), "bytes");
-    }
-
-    #[test]
-    fn negative_deltas_are_reported_not_drawn() {
-        let f = folded(vec![("a", 2048), ("b", -1024)], 3072);
-        assert_eq!(
-            subtitle(&f),
-            "inuse_space — 2 kB grew, 1 kB shrank (growth drawn)"
-        );
-        let mut svg = Vec::new();
-        render(&f, &RenderOptions::default(), None, &mut svg).unwrap();
-        let svg = String::from_utf8(svg).unwrap();
-        assert!(svg.contains("total_samples=\"2048\""));
-    }
-
-    #[test]
-    fn nothing_positive_is_an_error() {
-        let f = folded(vec![("b", -1024)], 1024);
-        let result = render(&f, &RenderOptions::default(), None, Vec::new());
-        assert!(matches!(result, Err(RenderError::Empty(_))));
-    }
-}
-
 /// Renders a differential flame graph: frame widths from the new profile,
 /// colour from the change (red grew, blue shrank, stronger for larger
 /// changes), tooltips with `before → after (±change)` in units. Stacks
@@ -437,4 +392,49 @@ fn attribute<'a>(chunk: &'a str, name: &str) -> Option<&'a str> {
     let start = chunk.find(&key)? + key.len();
     let len = chunk[start..].find('"')?;
     Some(&chunk[start..start + len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::ValueType;
+
+    fn folded(stacks: Vec<(&str, i64)>, total: i64) -> Folded {
+        Folded {
+            sample_type: ValueType {
+                name: "inuse_space".into(),
+                unit: "bytes".into(),
+            },
+            mean: false,
+            stacks: stacks.into_iter().map(|(s, v)| (s.to_owned(), v)).collect(),
+            total,
+        }
+    }
+
+    #[test]
+    fn subtitle_states_the_total() {
+        let f = folded(vec![("a", 1024), ("b", 512)], 1536);
+        assert_eq!(subtitle(&f), "inuse_space — 1.5 kB total");
+        assert_eq!(count_name(&f), "bytes");
+    }
+
+    #[test]
+    fn negative_deltas_are_reported_not_drawn() {
+        let f = folded(vec![("a", 2048), ("b", -1024)], 3072);
+        assert_eq!(
+            subtitle(&f),
+            "inuse_space — 2 kB grew, 1 kB shrank (growth drawn)"
+        );
+        let mut svg = Vec::new();
+        render(&f, &RenderOptions::default(), None, &mut svg).unwrap();
+        let svg = String::from_utf8(svg).unwrap();
+        assert!(svg.contains("total_samples=\"2048\""));
+    }
+
+    #[test]
+    fn nothing_positive_is_an_error() {
+        let f = folded(vec![("b", -1024)], 1024);
+        let result = render(&f, &RenderOptions::default(), None, Vec::new());
+        assert!(matches!(result, Err(RenderError::Empty(_))));
+    }
 }

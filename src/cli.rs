@@ -13,7 +13,7 @@ use crate::filter::Filters;
 use crate::fold::{FoldOptions, SampleSelection};
 use crate::output::Destination;
 use crate::render::{RenderOptions, PALETTES};
-use crate::{Config, TopRequest};
+use crate::{Config, Hunt, TopRequest};
 
 /// Sample-type shortcuts pprof accepts as flags, each naming a sample type.
 const SAMPLE_TYPE_FLAGS: &[(&str, &str)] = &[
@@ -163,6 +163,16 @@ pub struct Args {
     #[arg(long)]
     pub normalize: bool,
 
+    /// Leak hunt: take a profile every DURATION (30s, 1m, 500ms), --count
+    /// times; save each (PATH-N.pb.gz beside -f PATH) and draw each against
+    /// the one before (PATH-diff-N-M.svg) and the last against the first (-f).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "count")]
+    pub every: Option<Duration>,
+
+    /// How many profiles --every takes (at least 2).
+    #[arg(long, value_name = "N", requires = "every", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub count: Option<u32>,
+
     /// Sort the top table by cumulative value.
     #[arg(long)]
     pub cum: bool,
@@ -300,6 +310,10 @@ impl Args {
             raw: self.raw,
             base: self.base,
             normalize: self.normalize,
+            hunt: self.every.zip(self.count).map(|(every, count)| Hunt {
+                every,
+                count: count as usize,
+            }),
             consistent_palette: self.consistent_palette,
             max_size: self.max_size,
         }
@@ -343,6 +357,22 @@ fn with_suffix(base: &str, suffix: &str) -> String {
     let authority = rest.split('/').next().unwrap_or(rest);
     let slash = if suffix.starts_with('/') { "" } else { "/" };
     format!("{scheme}://{authority}{slash}{suffix}")
+}
+
+/// `30s`, `1m`, `1h`, `500ms`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, scale) = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+        .iter()
+        .find_map(|(suffix, scale)| text.strip_suffix(suffix).map(|n| (n, *scale)))
+        .unwrap_or((text, 1.0));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 1m or 500ms"))?;
+    let seconds = value * scale;
+    if !(seconds > 0.0 && seconds <= 7.0 * 86_400.0) {
+        return Err("give a duration above zero and at most a week".into());
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn is_count(text: &str) -> bool {

@@ -67,6 +67,8 @@ pub enum Error {
         #[source]
         source: crate::diff::DiffError,
     },
+    #[error("--every writes several files next to -f PATH; it cannot print to standard output")]
+    HuntNeedsFile,
     #[error("{url}: {reason}")]
     Fetch { url: String, reason: String },
     #[error("{url}: not a usable URL: {reason}")]

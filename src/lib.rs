@@ -33,6 +33,13 @@ use progress::{Feedback, Progress};
 use render::RenderOptions;
 use source::{Origin, RawProfile, Source};
 
+/// `--every D --count N`: a leak hunt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hunt {
+    pub every: std::time::Duration,
+    pub count: usize,
+}
+
 /// `--top [N]`: which rows of pprof's top table, in which order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopRequest {
@@ -75,6 +82,8 @@ pub struct Config {
     pub base: Vec<String>,
     /// Scale the base to the new profile's total first.
     pub normalize: bool,
+    /// Take several profiles over time and draw what grew (`--every`).
+    pub hunt: Option<Hunt>,
     /// Print pprof's top table to standard output.
     pub top: Option<TopRequest>,
     /// With `top`: also draw (an output was named explicitly).
@@ -104,6 +113,7 @@ impl Default for Config {
             raw: false,
             base: Vec::new(),
             normalize: false,
+            hunt: None,
             top: None,
             draw_with_top: false,
             consistent_palette: None,
@@ -115,6 +125,9 @@ impl Default for Config {
 /// Collects, decodes, folds and renders as `config` says.
 pub fn run(config: &Config) -> Result<(), Error> {
     check_outputs(config)?;
+    if let Some(hunt) = &config.hunt {
+        return run_hunt(config, hunt);
+    }
     let Some(new) = load(&config.sources, config, config.save.as_deref())? else {
         return Ok(()); // --memstats printed what it had to say
     };
@@ -246,6 +259,101 @@ fn run_diff(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
     render::render_diff(&difference, &options, &mut svg)
         .map_err(|source| Error::Render { input, source })?;
     output::write(&config.output, &svg)
+}
+
+/// `--every D --count N`: takes N profiles D apart, saves each as received,
+/// and after each one draws it against the one before and against the
+/// first, so an interrupted hunt keeps everything it collected.
+fn run_hunt(config: &Config, hunt: &Hunt) -> Result<(), Error> {
+    let Destination::File(last_vs_first) = &config.output else {
+        return Err(Error::HuntNeedsFile);
+    };
+    let directory = match last_vs_first.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let stem = last_vs_first
+        .file_stem()
+        .map_or_else(|| "torch".to_owned(), |s| s.to_string_lossy().into_owned());
+    let started = std::time::Instant::now();
+    let mut steps: Vec<Folded> = Vec::new();
+    for step in 1..=hunt.count {
+        if step > 1 {
+            let next = hunt.every * (step as u32 - 1);
+            let wait = next.saturating_sub(started.elapsed());
+            let what = format!("step {step} of {}", hunt.count);
+            let seconds = wait.as_secs_f64().ceil() as u64;
+            let feedback = match seconds {
+                0 => Feedback::Quiet,
+                _ => Feedback::detect(config.quiet),
+            };
+            let _progress = Progress::start(feedback, &what, seconds);
+            std::thread::sleep(wait);
+        }
+        let saved = directory.join(format!("{stem}-{step}.pb.gz"));
+        let loaded = load(&config.sources, config, Some(&saved))?.expect("no --memstats here");
+        let input = loaded.names.join(", ");
+        let folded = fold::fold(&loaded.profile, &config.fold).map_err(|source| Error::Fold {
+            input: input.clone(),
+            source,
+        })?;
+        steps.push(folded);
+        eprintln!(
+            "torch: {}",
+            hunt_line(step, hunt.count, started.elapsed(), &steps)
+        );
+        if let [.., previous, current] = &steps[..] {
+            let pair = directory.join(format!("{stem}-diff-{}-{step}.svg", step - 1));
+            draw_diff(previous, current, config, &input, &pair)?;
+            draw_diff(&steps[0], current, config, &input, last_vs_first)?;
+        }
+    }
+    Ok(())
+}
+
+/// `step 2/4 at 30 s: inuse_space 19.3 MB (+9.7 MB since step 1, +9.7 MB since the first)`
+fn hunt_line(step: usize, count: usize, at: std::time::Duration, steps: &[Folded]) -> String {
+    let current = steps.last().expect("a step was taken");
+    let unit = &current.sample_type.unit;
+    let mut line = format!(
+        "step {step}/{count} at {} s: {} {}",
+        at.as_secs(),
+        current.sample_type.name,
+        units::human(current.total, unit)
+    );
+    if let [first, .., previous, _] | [first @ previous, _] = steps {
+        let change = |from: &Folded| {
+            let delta = current.total - from.total;
+            let sign = if delta > 0 { "+" } else { "" };
+            format!("{sign}{}", units::human(delta, unit))
+        };
+        line.push_str(&format!(
+            " ({} since step {}, {} since the first)",
+            change(previous),
+            step - 1,
+            change(first)
+        ));
+    }
+    line
+}
+
+fn draw_diff(
+    before: &Folded,
+    after: &Folded,
+    config: &Config,
+    input: &str,
+    path: &Path,
+) -> Result<(), Error> {
+    let difference = diff::diff(before, after, config.normalize).map_err(|source| Error::Diff {
+        input: input.to_owned(),
+        source,
+    })?;
+    let mut svg = Vec::new();
+    render::render_diff(&difference, &config.render, &mut svg).map_err(|source| Error::Render {
+        input: input.to_owned(),
+        source,
+    })?;
+    output::write(&Destination::File(path.to_path_buf()), &svg)
 }
 
 /// The profile with every value negated, as pprof subtracts a base.

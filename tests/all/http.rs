@@ -596,3 +596,60 @@ fn debug_1_text_profiles_over_http() {
     let folded = success(&output);
     assert!(folded.contains("main.worker"), "{folded}");
 }
+
+#[test]
+fn leak_hunt_saves_every_profile_and_draws_what_grew() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = url("/debug/pprof/allocs");
+    let args = [
+        "--every",
+        "1s",
+        "--count",
+        "3",
+        "-alloc_space",
+        "-f",
+        "hunt.svg",
+        &source,
+    ];
+    let started = Instant::now();
+    let output = torch_in(dir.path(), &args);
+    success(&output);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "profiles were taken a second apart"
+    );
+    for file in [
+        "hunt-1.pb.gz",
+        "hunt-2.pb.gz",
+        "hunt-3.pb.gz",
+        "hunt-diff-1-2.svg",
+        "hunt-diff-2-3.svg",
+        "hunt.svg",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let steps: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("step ") && l.contains("alloc_space"))
+        .collect();
+    assert_eq!(steps.len(), 3, "{stderr}");
+    assert!(steps[2].contains("since the first"), "{stderr}");
+    // The last-against-first graph is the same as --base on the saved files,
+    // and pprof reads the saved files.
+    let first = path_str(&dir.path().join("hunt-1.pb.gz")).to_owned();
+    let last = path_str(&dir.path().join("hunt-3.pb.gz")).to_owned();
+    let (_d, again) = torch(&["-p", "-alloc_space", "--base", &first, &last]);
+    let hunt = fs::read_to_string(dir.path().join("hunt.svg")).unwrap();
+    assert_eq!(
+        svg_text_by_id(&hunt, "subtitle"),
+        svg_text_by_id(&success(&again), "subtitle")
+    );
+    let total = pprof_total(Path::new(&last), "alloc_space", "bytes");
+    let (_d, folded) = torch(&["-r", "-alloc_space", &last]);
+    let sum: i64 = success(&folded)
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(sum, total);
+}

@@ -653,3 +653,54 @@ fn leak_hunt_saves_every_profile_and_draws_what_grew() {
         .sum();
     assert_eq!(sum, total);
 }
+
+#[test]
+fn a_base_can_be_a_url_too() {
+    let allocs = url("/debug/pprof/allocs");
+    let (_dir, output) = torch(&["-r", "-q", "-alloc_space", "--base", &allocs, &allocs]);
+    let raw = success(&output);
+    assert!(
+        raw.lines().all(|l| l.rsplitn(3, ' ').count() == 3),
+        "two columns: {raw}"
+    );
+}
+
+#[test]
+fn an_interrupted_hunt_keeps_what_it_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_torch"))
+        .args([
+            "-q",
+            "--every",
+            "1s",
+            "--count",
+            "20",
+            &url("/debug/pprof/heap"),
+        ])
+        .current_dir(dir.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Steps at 0 s and 1 s, then Ctrl-C while waiting for the third.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !dir.path().join("torch.svg").exists() {
+        assert!(Instant::now() < deadline, "second step never drawn");
+        thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    for file in [
+        "torch-1.pb.gz",
+        "torch-2.pb.gz",
+        "torch-diff-1-2.svg",
+        "torch.svg",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file} kept");
+    }
+    let svg = fs::read_to_string(dir.path().join("torch.svg")).unwrap();
+    assert!(svg.trim_end().ends_with("</svg>"), "complete, not cut off");
+}

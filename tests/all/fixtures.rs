@@ -1,7 +1,7 @@
 //! Every fixture profile × every sample type: torch's folded stacks and
 //! totals equal what `go tool pprof` computed for the same file.
 
-use torch::fold::{self, FoldOptions, Folded, SampleSelection, NO_STACK_FRAME};
+use torch::fold::{self, FoldOptions, Folded, SampleSelection};
 use torch::profile::{Profile, DEFAULT_MAX_SIZE};
 use torch::render::{self, RenderOptions};
 use torch::source;
@@ -25,37 +25,6 @@ fn fold_as(profile: &Profile, selection: SampleSelection, mean: bool) -> Folded 
 
 fn named(name: &str) -> SampleSelection {
     SampleSelection::Named(name.to_owned())
-}
-
-/// The folded text without torch's `[no stack]` line, and that line's value.
-fn split_no_stack(folded: &Folded) -> (String, i64) {
-    let mut text = String::new();
-    let mut no_stack = 0;
-    for (stack, value) in &folded.stacks {
-        if stack == NO_STACK_FRAME {
-            no_stack = *value;
-        } else {
-            text.push_str(&format!("{stack} {value}\n"));
-        }
-    }
-    (text, no_stack)
-}
-
-/// First differing line, to keep failure messages short.
-fn first_difference(got: &str, want: &str) -> String {
-    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
-    let at = g
-        .iter()
-        .zip(&w)
-        .position(|(a, b)| a != b)
-        .unwrap_or(g.len().min(w.len()));
-    format!(
-        "{} vs {} lines; first difference at line {at}:\n  torch: {:?}\n  pprof: {:?}",
-        g.len(),
-        w.len(),
-        g.get(at),
-        w.get(at)
-    )
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use torch::fold::{self, FoldOptions, Folded, SampleSelection, NO_STACK_FRAME};
+use torch::fold::{self, FoldOptions, Folded, SampleSelection};
 use torch::profile::{Function, Line, Profile, DEFAULT_MAX_SIZE};
 use torch::source;
 
@@ -25,36 +25,6 @@ fn fold_as(profile: &Profile, sample_type: &str, mean: bool) -> Folded {
         ..FoldOptions::default()
     };
     fold::fold(profile, &options).unwrap()
-}
-
-/// Folded text without the `[no stack]` line, and that line's value.
-fn split_no_stack(folded: &Folded) -> (String, i64) {
-    let mut text = String::new();
-    let mut no_stack = 0;
-    for (stack, value) in &folded.stacks {
-        if stack == NO_STACK_FRAME {
-            no_stack = *value;
-        } else {
-            text.push_str(&format!("{stack} {value}\n"));
-        }
-    }
-    (text, no_stack)
-}
-
-fn first_difference(got: &str, want: &str) -> String {
-    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
-    let at = g
-        .iter()
-        .zip(&w)
-        .position(|(a, b)| a != b)
-        .unwrap_or(g.len().min(w.len()));
-    format!(
-        "{} vs {} lines; first difference at line {at}:\n  torch: {:?}\n  pprof: {:?}",
-        g.len(),
-        w.len(),
-        g.get(at),
-        w.get(at)
-    )
 }
 
 /// pprof's symbolization with the binary: address → (function, file, line),

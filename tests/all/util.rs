@@ -318,3 +318,34 @@ pub fn pprof_folded(args: &[&str]) -> String {
 fn clean(name: &str) -> String {
     torch::fold::clean_frame_name(name).into_owned()
 }
+
+/// The folded text without torch's `[no stack]` line, and that line's value.
+pub fn split_no_stack(folded: &torch::fold::Folded) -> (String, i64) {
+    let mut text = String::new();
+    let mut no_stack = 0;
+    for (stack, value) in &folded.stacks {
+        if stack == torch::fold::NO_STACK_FRAME {
+            no_stack = *value;
+        } else {
+            text.push_str(&format!("{stack} {value}\n"));
+        }
+    }
+    (text, no_stack)
+}
+
+/// First differing line, to keep failure messages short.
+pub fn first_difference(got: &str, want: &str) -> String {
+    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
+    let at = g
+        .iter()
+        .zip(&w)
+        .position(|(a, b)| a != b)
+        .unwrap_or(g.len().min(w.len()));
+    format!(
+        "{} vs {} lines; first difference at line {at}:\n  torch: {:?}\n  pprof: {:?}",
+        g.len(),
+        w.len(),
+        g.get(at),
+        w.get(at)
+    )
+}

@@ -244,3 +244,92 @@ fn mixing_profile_kinds_is_refused() {
         "{stderr}"
     );
 }
+
+/// A profile with one sample whose stack is `depth` frames deep, and names
+/// as hostile as they come.
+fn deep_hostile_profile(depth: u64) -> Vec<u8> {
+    let names: [&[u8]; 5] = [
+        b"main.<script>alert(1)</script>",
+        b"a & b \"quoted\" 'single'; x",
+        b"line\nbreak 42",
+        b"\xff\xfe invalid utf-8",
+        b"ok.frame",
+    ];
+    let mut p = Pb::default();
+    p.bytes(6, b"");
+    p.bytes(6, b"samples");
+    p.bytes(6, b"count");
+    for name in names {
+        p.bytes(6, name);
+    }
+    p.msg(
+        1,
+        &pb(|m| {
+            m.int(1, 1).int(2, 2);
+        }),
+    );
+    let mut sample = Pb::default();
+    let mut ids = Pb::default();
+    for i in 0..depth {
+        ids.varint(1 + i % 5);
+    }
+    sample.bytes(1, &ids.0).int(2, 3);
+    p.msg(2, &sample);
+    for id in 1..=5u64 {
+        p.msg(
+            4,
+            &pb(|m| {
+                m.int(1, id).msg(
+                    4,
+                    &pb(|l| {
+                        l.int(1, id);
+                    }),
+                );
+            }),
+        );
+        p.msg(
+            5,
+            &pb(|m| {
+                m.int(1, id).int(2, 2 + id);
+            }),
+        );
+    }
+    p.0
+}
+
+#[test]
+fn hostile_names_are_escaped_and_a_deep_stack_does_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("deep.pb"), deep_hostile_profile(100_000)).unwrap();
+    let folded = success(&torch_in(dir.path(), &["-r", "deep.pb"]));
+    assert_eq!(folded.lines().count(), 1);
+    assert_eq!(
+        folded.matches(';').count(),
+        100_000 - 1,
+        "frames only: ';' in names became ':'"
+    );
+    assert!(folded.contains("'single': x"), "{}", &folded[..200]);
+    assert!(
+        folded.contains("line break_42"),
+        "no raw newline, no trailing count"
+    );
+    assert!(folded.contains("\u{fffd}"), "invalid UTF-8 replaced");
+    assert!(folded.trim_end().ends_with(" 3"));
+    fs::write(dir.path().join("shallow.pb"), deep_hostile_profile(50)).unwrap();
+    let svg = success(&torch_in(dir.path(), &["-p", "shallow.pb"]));
+    assert_eq!(
+        svg.matches("<script").count(),
+        1,
+        "only inferno's own script element"
+    );
+    assert!(svg.contains("&lt;script&gt;"), "names escaped");
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_the_size_limit() {
+    // 64 MiB of zeros compress to ~64 KiB; a 1 MiB limit refuses it quickly.
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = gzip(&zeros);
+    let stderr = rejects("bomb.pb.gz", &bomb, &["--max-size", "1048576"]);
+    assert!(stderr.contains("limit"), "{stderr}");
+}

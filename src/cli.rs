@@ -222,8 +222,9 @@ pub struct Args {
     )]
     pub min_width: f64,
 
-    /// Largest decompressed profile accepted, in bytes.
-    #[arg(long = "max-size", value_name = "BYTES", default_value_t = crate::profile::DEFAULT_MAX_SIZE, hide = true)]
+    /// Largest profile accepted, in bytes, after decompression (a gzip bomb
+    /// stops here) and for responses.
+    #[arg(long = "max-size", value_name = "BYTES", default_value_t = crate::profile::DEFAULT_MAX_SIZE)]
     pub max_size: u64,
 }
 

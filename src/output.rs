@@ -77,18 +77,26 @@ fn keep_permissions_of_existing(path: &Path, temp: &fs::File) -> io::Result<()> 
     Ok(())
 }
 
-/// Fails early, before any slow work, when `path` cannot be created because
-/// its directory is missing.
+/// Fails early, before any slow work (a 30-second profile, say), when
+/// `path` cannot be created: its directory is missing or not writable.
 pub fn check_directory(path: &Path) -> Result<(), Error> {
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => return Ok(()),
+        _ => Path::new("."),
     };
-    if directory.is_dir() {
-        return Ok(());
-    }
-    Err(Error::Write {
+    let fail = |source| Error::Write {
         path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::NotFound, "the directory does not exist"),
-    })
+        source,
+    };
+    if !directory.is_dir() {
+        let missing = io::Error::new(io::ErrorKind::NotFound, "the directory does not exist");
+        return Err(fail(missing));
+    }
+    // The same kind of file the real write uses, removed at once.
+    tempfile::Builder::new()
+        .prefix(".torch-")
+        .suffix(".tmp")
+        .tempfile_in(directory)
+        .map(drop)
+        .map_err(fail)
 }

@@ -56,15 +56,52 @@ pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
             "the decompressed profile is empty".into(),
         ));
     }
-    if let Some(kind) = super::legacy::sniff(&data) {
-        return super::legacy::parse(&data, kind);
+    let profile = if let Some(kind) = super::legacy::sniff(&data) {
+        super::legacy::parse(&data, kind)?
+    } else {
+        if let Some(kind) = sniff_text(&data) {
+            return Err(kind);
+        }
+        check_single_profile(&data)?;
+        let raw = pb::Profile::decode(&*data).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+        Resolver::new(&raw)?.resolve()?
+    };
+    check_limits(&profile)?;
+    Ok(profile)
+}
+
+/// Deepest stack torch accepts: far beyond Go's own limits (64 frames for
+/// CPU, 128 for memory unless raised), low enough to refuse nonsense.
+pub const MAX_STACK_DEPTH: usize = 1 << 20;
+
+/// Most samples and locations torch accepts in one profile.
+pub const MAX_ENTRIES: usize = 1 << 26;
+
+/// Refuses absurd profiles with a clear message instead of grinding on.
+fn check_limits(profile: &Profile) -> Result<(), DecodeError> {
+    let too_many = |what: &str, count: usize, limit: usize| {
+        DecodeError::Invalid(format!(
+            "{count} {what}, more than torch's limit of {limit}"
+        ))
+    };
+    if profile.samples.len() > MAX_ENTRIES {
+        return Err(too_many("samples", profile.samples.len(), MAX_ENTRIES));
     }
-    if let Some(kind) = sniff_text(&data) {
-        return Err(kind);
+    if profile.locations.len() > MAX_ENTRIES {
+        return Err(too_many("locations", profile.locations.len(), MAX_ENTRIES));
     }
-    check_single_profile(&data)?;
-    let raw = pb::Profile::decode(&*data).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-    Resolver::new(&raw)?.resolve()
+    if let Some(deep) = profile
+        .samples
+        .iter()
+        .find(|s| s.locations.len() > MAX_STACK_DEPTH)
+    {
+        return Err(too_many(
+            "frames in one stack",
+            deep.locations.len(),
+            MAX_STACK_DEPTH,
+        ));
+    }
+    Ok(())
 }
 
 /// The profile bytes, gunzipped if they start with gzip's magic.

@@ -333,3 +333,42 @@ fn a_gzip_bomb_stops_at_the_size_limit() {
     let stderr = rejects("bomb.pb.gz", &bomb, &["--max-size", "1048576"]);
     assert!(stderr.contains("limit"), "{stderr}");
 }
+
+#[test]
+fn an_unwritable_output_fails_before_any_work() {
+    let heap = profile_path("heap");
+    // /proc refuses new files even for root.
+    let (_dir, output) = torch(&["-f", "/proc/torch.svg", path_str(&heap)]);
+    assert!(failure(&output).contains("/proc/torch.svg: cannot write"));
+    let (_dir, output) = torch(&["--save", "/proc/saved.pb.gz", "-r", path_str(&heap)]);
+    assert!(failure(&output).contains("/proc/saved.pb.gz"));
+}
+
+#[test]
+fn a_symlinked_output_is_replaced_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("precious.txt");
+    fs::write(&target, "keep me").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("out.svg")).unwrap();
+    let heap = path_str(&profile_path("heap")).to_owned();
+    success(&torch_in(dir.path(), &["-f", "out.svg", &heap]));
+    assert_eq!(fs::read_to_string(&target).unwrap(), "keep me");
+    assert!(fs::read_to_string(dir.path().join("out.svg"))
+        .unwrap()
+        .starts_with("<?xml"));
+}
+
+#[test]
+fn absurdly_deep_stacks_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("deeper.pb"),
+        deep_hostile_profile((1 << 20) + 1),
+    )
+    .unwrap();
+    let stderr = failure(&torch_in(dir.path(), &["-r", "deeper.pb"]));
+    assert!(
+        stderr.contains("frames in one stack") && stderr.contains("limit"),
+        "{stderr}"
+    );
+}

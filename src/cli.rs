@@ -38,7 +38,7 @@ const SAMPLE_TYPE_FLAGS: &[(&str, &str)] = &[
     after_help = "Sample types can also be chosen with pprof's spellings: -alloc_space, \
 -alloc_objects, -inuse_space, -inuse_objects, -total_delay, -contentions, -mean_delay, \
 -sample_index=NAME.\n\nExamples:\n  torch cpu.pprof\n  torch -alloc_space pkg.test mem.out \
---colors=mem\n  torch -r heap.pb.gz | sort -k2 -n | tail\n  torch -t 10 localhost:6060\n  \
+--colors=mem\n  torch -r heap.pb.gz | sort -k2 -n | tail\n  torch completions bash > /etc/bash_completion.d/torch; torch man > torch.1\n  torch -t 10 localhost:6060\n  \
 torch -alloc_space http://127.0.0.1:8080/debug/pprof/heap --colors=mem"
 )]
 pub struct Args {
@@ -226,6 +226,53 @@ pub struct Args {
     /// stops here) and for responses.
     #[arg(long = "max-size", value_name = "BYTES", default_value_t = crate::profile::DEFAULT_MAX_SIZE)]
     pub max_size: u64,
+}
+
+/// What `torch completions SHELL` and `torch man` print instead of a graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extra {
+    Completions(clap_complete::Shell),
+    Man,
+}
+
+/// Recognises `torch completions bash|zsh|fish|elvish|powershell` and
+/// `torch man`. (A profile file called `completions` or `man` can still be
+/// read as `./completions`.)
+pub fn extra_command(args: &[OsString]) -> Option<Result<Extra, String>> {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str().unwrap_or(""))
+        .collect();
+    match words[..] {
+        ["man"] => Some(Ok(Extra::Man)),
+        ["completions", shell] => Some(
+            shell
+                .parse::<clap_complete::Shell>()
+                .map(Extra::Completions)
+                .map_err(|_| {
+                    format!("unknown shell {shell:?}; choose bash, zsh, fish, elvish or powershell")
+                }),
+        ),
+        ["completions", ..] => Some(Err(
+            "usage: torch completions bash|zsh|fish|elvish|powershell".into(),
+        )),
+        _ => None,
+    }
+}
+
+/// Writes shell completions or the man page, generated from the clap
+/// definitions so they never drift from the real options.
+pub fn write_extra(extra: Extra, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let mut command = Args::command();
+    match extra {
+        Extra::Completions(shell) => {
+            clap_complete::generate(shell, &mut command, "torch", out);
+            Ok(())
+        }
+        Extra::Man => clap_mangen::Man::new(command).render(out),
+    }
 }
 
 impl Args {

@@ -413,3 +413,26 @@ fn top_prints_pprof_s_table_instead_of_the_svg() {
     assert!(dir.path().join("heap.svg").exists(), "-f draws as well");
     assert!(table.lines().count() > 8, "every function without N");
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_real_options() {
+    for (shell, marker) in [
+        ("bash", "_torch()"),
+        ("zsh", "#compdef torch"),
+        ("fish", "complete -c torch"),
+    ] {
+        let (_dir, output) = torch(&["completions", shell]);
+        let script = success(&output);
+        assert!(script.contains(marker), "{shell}");
+        assert!(
+            script.contains("sample-index") && script.contains("colors"),
+            "{shell} knows the options"
+        );
+    }
+    let (_dir, output) = torch(&["man"]);
+    let page = success(&output);
+    assert!(page.contains(".TH torch 1"));
+    assert!(page.contains("sample\\-index"), "options documented");
+    let (_dir, output) = torch(&["completions", "tcsh"]);
+    assert!(failure(&output).contains("unknown shell"));
+}

@@ -63,8 +63,13 @@ pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
             return Err(kind);
         }
         check_single_profile(&data)?;
-        let raw = pb::Profile::decode(&*data).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-        Resolver::new(&raw)?.resolve()?
+        let mut raw =
+            pb::Profile::decode(&*data).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+        drop(data);
+        // Samples are the bulk of a profile: they are consumed while the
+        // model is built, so both copies never exist in full at once.
+        let samples = std::mem::take(&mut raw.sample);
+        Resolver::new(&raw)?.resolve(samples)?
     };
     check_limits(&profile)?;
     Ok(profile)
@@ -245,7 +250,7 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn resolve(self) -> Result<Profile, DecodeError> {
+    fn resolve(self, samples: Vec<pb::Sample>) -> Result<Profile, DecodeError> {
         let raw = self.raw;
         if raw.sample_type.is_empty() {
             return Err(invalid("no sample types"));
@@ -257,7 +262,7 @@ impl<'a> Resolver<'a> {
             .collect::<Result<Vec<_>, _>>()?;
         let default_name = self.string(raw.default_sample_type, "default_sample_type")?;
         Ok(Profile {
-            samples: self.samples(sample_types.len())?,
+            samples: self.samples(samples, sample_types.len())?,
             sample_types,
             default_sample_type: non_empty(default_name),
             locations: self.locations()?,
@@ -301,10 +306,13 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn samples(&self, value_count: usize) -> Result<Vec<Sample>, DecodeError> {
-        self.raw
-            .sample
-            .iter()
+    fn samples(
+        &self,
+        samples: Vec<pb::Sample>,
+        value_count: usize,
+    ) -> Result<Vec<Sample>, DecodeError> {
+        samples
+            .into_iter()
             .enumerate()
             .map(|(n, s)| {
                 if s.value.len() != value_count {
@@ -325,7 +333,7 @@ impl<'a> Resolver<'a> {
                     .collect::<Result<_, _>>()?;
                 Ok(Sample {
                     locations,
-                    values: s.value.clone(),
+                    values: s.value,
                     labels,
                 })
             })

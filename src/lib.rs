@@ -142,10 +142,7 @@ pub fn run(config: &Config) -> Result<(), Error> {
             return Ok(());
         }
     }
-    let folded = fold::fold(&new.profile, &config.fold).map_err(|source| Error::Fold {
-        input: input.clone(),
-        source,
-    })?;
+    let folded = fold_for(&new.profile, config, &input)?;
     if config.raw {
         let mut text = Vec::new();
         fold::write_folded(&folded, &mut text).map_err(Error::Stdout)?;
@@ -235,19 +232,9 @@ fn run_diff(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
             return Ok(());
         }
     }
-    let fold_one = |loaded: &Loaded, input: &str| {
-        fold::fold(&loaded.profile, &config.fold).map_err(|source| Error::Fold {
-            input: input.to_owned(),
-            source,
-        })
-    };
-    let after = fold_one(new, &input)?;
-    let before = fold_one(base, &base_input)?;
-    let difference =
-        diff::diff(&before, &after, config.normalize).map_err(|source| Error::Diff {
-            input: base_input,
-            source,
-        })?;
+    let after = fold_for(&new.profile, config, &input)?;
+    let before = fold_for(&base.profile, config, &base_input)?;
+    let difference = compare(&before, &after, config, &base_input)?;
     if config.raw {
         let mut text = Vec::new();
         diff::write_diff(&difference, &mut text).map_err(Error::Stdout)?;
@@ -255,10 +242,7 @@ fn run_diff(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
     }
     let mut options = config.render.clone();
     options.note = collection_note(&new.raws);
-    let mut svg = Vec::new();
-    render::render_diff(&difference, &options, &mut svg)
-        .map_err(|source| Error::Render { input, source })?;
-    output::write(&config.output, &svg)
+    draw_diff(&difference, &options, &input, &config.output)
 }
 
 /// `--every D --count N`: takes N profiles D apart, saves each as received,
@@ -293,19 +277,22 @@ fn run_hunt(config: &Config, hunt: &Hunt) -> Result<(), Error> {
         let saved = directory.join(format!("{stem}-{step}.pb.gz"));
         let loaded = load(&config.sources, config, Some(&saved))?.expect("no --memstats here");
         let input = loaded.names.join(", ");
-        let folded = fold::fold(&loaded.profile, &config.fold).map_err(|source| Error::Fold {
-            input: input.clone(),
-            source,
-        })?;
-        steps.push(folded);
+        steps.push(fold_for(&loaded.profile, config, &input)?);
         eprintln!(
             "torch: {}",
             hunt_line(step, hunt.count, started.elapsed(), &steps)
         );
         if let [.., previous, current] = &steps[..] {
             let pair = directory.join(format!("{stem}-diff-{}-{step}.svg", step - 1));
-            draw_diff(previous, current, config, &input, &pair)?;
-            draw_diff(&steps[0], current, config, &input, last_vs_first)?;
+            for (before, path) in [(previous, pair), (&steps[0], last_vs_first.clone())] {
+                let difference = compare(before, current, config, &input)?;
+                draw_diff(
+                    &difference,
+                    &config.render,
+                    &input,
+                    &Destination::File(path),
+                )?;
+            }
         }
     }
     Ok(())
@@ -337,23 +324,40 @@ fn hunt_line(step: usize, count: usize, at: std::time::Duration, steps: &[Folded
     line
 }
 
-fn draw_diff(
+/// Folds a prepared profile as the command line asks.
+fn fold_for(profile: &Profile, config: &Config, input: &str) -> Result<Folded, Error> {
+    fold::fold(profile, &config.fold).map_err(|source| Error::Fold {
+        input: input.to_owned(),
+        source,
+    })
+}
+
+/// `after` against `before`, both folded for the same sample type.
+fn compare(
     before: &Folded,
     after: &Folded,
     config: &Config,
     input: &str,
-    path: &Path,
+) -> Result<diff::Diff, Error> {
+    diff::diff(before, after, config.normalize).map_err(|source| Error::Diff {
+        input: input.to_owned(),
+        source,
+    })
+}
+
+/// Draws a differential graph to `destination`.
+fn draw_diff(
+    difference: &diff::Diff,
+    options: &RenderOptions,
+    input: &str,
+    destination: &Destination,
 ) -> Result<(), Error> {
-    let difference = diff::diff(before, after, config.normalize).map_err(|source| Error::Diff {
-        input: input.to_owned(),
-        source,
-    })?;
     let mut svg = Vec::new();
-    render::render_diff(&difference, &config.render, &mut svg).map_err(|source| Error::Render {
+    render::render_diff(difference, options, &mut svg).map_err(|source| Error::Render {
         input: input.to_owned(),
         source,
     })?;
-    output::write(&Destination::File(path.to_path_buf()), &svg)
+    output::write(destination, &svg)
 }
 
 /// The profile with every value negated, as pprof subtracts a base.

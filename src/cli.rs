@@ -185,7 +185,23 @@ pub struct Args {
     #[arg(short = 'r', long = "raw", conflicts_with = "print")]
     pub raw: bool,
 
-    /// Colour palette. Default: mem for memory profiles, hot otherwise.
+    /// Write every sample type of each profile as DIR/<profile>-<sample_type>.svg,
+    /// with DIR/index.html (totals, previews) and DIR/summary.md (top 10 per type).
+    #[arg(long = "output-dir", value_name = "DIR", conflicts_with_all = ["print", "raw", "file", "every", "base", "sample_index", "mean", "mean_delay", "top", "save", "memstats"])]
+    pub output_dir: Option<PathBuf>,
+
+    /// Label frames without their import paths (github.com/org/repo/pkg.F → pkg.F);
+    /// tooltips and search keep the full names.
+    #[arg(long)]
+    pub short: bool,
+
+    /// The module the Go palette colours as "this module" [default: from the
+    /// binary's build info, else judged from source file paths].
+    #[arg(long, value_name = "PATH")]
+    pub module: Option<String>,
+
+    /// Colour palette. Default: go (by kind of code) for CPU and other time or
+    /// count profiles, mem for memory profiles.
     #[arg(long, value_name = "PALETTE", value_parser = clap::builder::PossibleValuesParser::new(PALETTES))]
     pub colors: Option<String>,
 
@@ -334,6 +350,7 @@ impl Args {
                 mean,
                 lines: self.lines,
                 no_inlines: self.no_inlines,
+                mark_inlined: false,
             },
             render: RenderOptions {
                 colors: self.colors,
@@ -344,7 +361,12 @@ impl Args {
                 reverse: self.reverse,
                 min_width: self.min_width,
                 note: None,
+                short: self.short,
+                source: None,
+                collected: None,
             },
+            module: self.module,
+            output_dir: self.output_dir,
             draw_with_top: self.file.is_some() || self.print,
             output: if self.print {
                 Destination::Stdout

@@ -33,6 +33,9 @@ pub struct FoldOptions {
     /// Leave inlined frames out, keeping the function each address
     /// physically belongs to (pprof's `-noinlines`).
     pub no_inlines: bool,
+    /// Name inlined frames `name (inline)`, so a flame graph can show them
+    /// apart. Off for folded text, which keeps pprof's names.
+    pub mark_inlined: bool,
 }
 
 /// Folded stacks of one sample type, sorted by stack, zero values left out.
@@ -147,7 +150,7 @@ fn location_frames(profile: &Profile, options: &FoldOptions) -> Vec<String> {
                 true => &location.lines[location.lines.len().saturating_sub(1)..],
                 false => &location.lines[..],
             };
-            location_frame_text(profile, location, lines, options.lines)
+            location_frame_text(profile, location, lines, options)
         })
         .collect()
 }
@@ -169,7 +172,7 @@ fn location_frame_text(
     profile: &Profile,
     location: &Location,
     lines: &[Line],
-    with_lines: bool,
+    options: &FoldOptions,
 ) -> String {
     let names: Vec<Option<Cow<str>>> = lines
         .iter()
@@ -179,7 +182,7 @@ fn location_frame_text(
             if function.name.is_empty() {
                 return None;
             }
-            Some(match with_lines {
+            Some(match options.lines {
                 true => {
                     Cow::Owned(clean_frame_name(&line_frame_name(function, line.line)).into_owned())
                 }
@@ -194,11 +197,18 @@ fn location_frame_text(
         };
         return vec![frame; names.len().max(1)].join(";");
     }
-    let names: Vec<&str> = names
-        .iter()
-        .map(|name| name.as_deref().unwrap_or(UNKNOWN_FRAME))
-        .collect();
-    names.join(";")
+    let mut text = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            text.push(';');
+        }
+        text.push_str(name.as_deref().unwrap_or(UNKNOWN_FRAME));
+        // Every line but the outermost was inlined into the one before.
+        if i > 0 && options.mark_inlined {
+            text.push_str(crate::palette::INLINE_MARK);
+        }
+    }
+    text
 }
 
 /// Joins a sample's locations (leaf first in the profile) root first.
@@ -318,8 +328,20 @@ mod tests {
             mean,
             lines: false,
             no_inlines: false,
+            mark_inlined: false,
         };
         fold(profile, &options).unwrap()
+    }
+
+    #[test]
+    fn drawing_marks_inlined_frames() {
+        let options = FoldOptions {
+            mark_inlined: true,
+            ..FoldOptions::default()
+        };
+        let folded = fold(&profile(), &options).unwrap();
+        assert_eq!(folded.stacks[1].0, "main.main;main.helper (inline)");
+        assert_eq!(folded.stacks[2].0, "main.main;main.helper (inline);0x2000");
     }
 
     #[test]

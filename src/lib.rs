@@ -5,16 +5,21 @@
 //! stacks for one sample type, [`render`] draws them with inferno, and
 //! [`output`] writes the result. [`run`] wires the stages for a [`Config`].
 
+pub mod buildinfo;
 pub mod cli;
+pub mod decorate;
 pub mod diff;
 pub mod error;
 pub mod fetch;
 pub mod filter;
 pub mod fold;
+pub mod goname;
 pub mod output;
+pub mod palette;
 pub mod profile;
 pub mod progress;
 pub mod render;
+pub mod report;
 pub mod source;
 pub mod symbolize;
 pub mod top;
@@ -92,6 +97,10 @@ pub struct Config {
     pub consistent_palette: Option<PathBuf>,
     /// Largest (decompressed) profile accepted, in bytes.
     pub max_size: u64,
+    /// The user's module, for the Go palette (`--module`).
+    pub module: Option<String>,
+    /// Write every sample type of each profile here (`--output-dir`).
+    pub output_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -118,6 +127,8 @@ impl Default for Config {
             draw_with_top: false,
             consistent_palette: None,
             max_size: profile::DEFAULT_MAX_SIZE,
+            module: None,
+            output_dir: None,
         }
     }
 }
@@ -127,6 +138,9 @@ pub fn run(config: &Config) -> Result<(), Error> {
     check_outputs(config)?;
     if let Some(hunt) = &config.hunt {
         return run_hunt(config, hunt);
+    }
+    if let Some(directory) = &config.output_dir {
+        return report::write_all(config, directory);
     }
     let Some(new) = load(&config.sources, config, config.save.as_deref())? else {
         return Ok(()); // --memstats printed what it had to say
@@ -142,23 +156,79 @@ pub fn run(config: &Config) -> Result<(), Error> {
             return Ok(());
         }
     }
-    let folded = fold_for(&new.profile, config, &input)?;
+    let folded = fold_for(&new.profile, config, &input, !config.raw)?;
     if config.raw {
         let mut text = Vec::new();
         fold::write_folded(&folded, &mut text).map_err(Error::Stdout)?;
         return output::write_stdout(&text);
     }
-    let mut render_options = config.render.clone();
-    render_options.note = collection_note(&new.raws);
-    let svg = draw(&folded, config, &render_options, &input)?;
+    let render_options = drawing_options(config, &new);
+    let program = program_for(&new, config);
+    let svg = draw(&folded, config, &render_options, &program, &input)?;
     output::write(&config.output, &svg)
 }
 
+/// The command line's render options, plus how, where and when `loaded`
+/// was collected.
+pub(crate) fn drawing_options(config: &Config, loaded: &Loaded) -> RenderOptions {
+    let mut options = config.render.clone();
+    options.note = collection_note(&loaded.raws);
+    options.source = Some(loaded.names.join(", "));
+    options.collected = collection_time(&loaded.raws, &loaded.profile);
+    options
+}
+
+/// When the profile was taken, as well as it is known: the profile's own
+/// time, else when it was fetched, else when its file was written.
+pub(crate) fn collection_time(raws: &[RawProfile], profile: &Profile) -> Option<String> {
+    if profile.time_nanos > 0 {
+        let seconds = profile.time_nanos / 1_000_000_000;
+        return Some(format!("collected {}", units::utc(seconds)));
+    }
+    let [raw] = raws else {
+        return None;
+    };
+    let (what, time) = match &raw.origin {
+        Origin::Url(_) => ("fetched", std::time::SystemTime::now()),
+        Origin::File(path) => (
+            "file modified",
+            std::fs::metadata(path).ok()?.modified().ok()?,
+        ),
+    };
+    let seconds = time.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(format!("{what} {}", units::utc(seconds as i64)))
+}
+
+/// What is known about the profiled program for the Go palette: the
+/// user's module from `--module` or the binary's build info (the binary
+/// given, else the profile's main mapping when that file is here).
+pub(crate) fn program_for(loaded: &Loaded, config: &Config) -> palette::Program {
+    let mapped = loaded
+        .profile
+        .mappings
+        .first()
+        .map(|mapping| PathBuf::from(&mapping.filename))
+        .filter(|path| path.is_absolute() && path.is_file());
+    let info = loaded
+        .raws
+        .iter()
+        .filter_map(|raw| raw.binary.clone())
+        .chain(mapped)
+        .find_map(|path| buildinfo::read(&path));
+    let own = info
+        .as_ref()
+        .and_then(|info| info.own_module().map(str::to_owned));
+    let mut program = palette::Program::default().with_profile(&loaded.profile);
+    program.module = config.module.clone().or(own);
+    program.dependencies = info.map(|info| info.dependencies).unwrap_or_default();
+    program
+}
+
 /// Profiles read, named, merged, pruned and filtered: ready to fold.
-struct Loaded {
-    raws: Vec<RawProfile>,
-    names: Vec<String>,
-    profile: Profile,
+pub(crate) struct Loaded {
+    pub(crate) raws: Vec<RawProfile>,
+    pub(crate) names: Vec<String>,
+    pub(crate) profile: Profile,
 }
 
 /// Reads `sources` and prepares them as pprof does before a report;
@@ -187,23 +257,29 @@ fn load(
     if let Some(path) = save_to {
         save(path, &raws, &profile)?;
     }
-    // pprof prunes the profile's drop_frames first, then filters by name.
-    if !config.all_frames {
-        profile::remove_uninteresting(&mut profile).map_err(|source| Error::FrameRegex {
-            input: names.join(", "),
-            source,
-        })?;
-    }
-    profile.drop_frames = None;
-    profile.keep_frames = None;
-    for note in filter::apply(&mut profile, &config.filters) {
-        progress::warn(&note);
-    }
+    prepare(&mut profile, config, &names.join(", "))?;
     Ok(Some(Loaded {
         raws,
         names,
         profile,
     }))
+}
+
+/// What pprof does to a profile before any report: prune the profile's
+/// own drop_frames, then apply the name filters.
+pub(crate) fn prepare(profile: &mut Profile, config: &Config, input: &str) -> Result<(), Error> {
+    if !config.all_frames {
+        profile::remove_uninteresting(profile).map_err(|source| Error::FrameRegex {
+            input: input.to_owned(),
+            source,
+        })?;
+    }
+    profile.drop_frames = None;
+    profile.keep_frames = None;
+    for note in filter::apply(profile, &config.filters) {
+        progress::warn(&note);
+    }
+    Ok(())
 }
 
 /// `--base`: the new profile against the base, as a differential graph,
@@ -232,16 +308,15 @@ fn run_diff(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
             return Ok(());
         }
     }
-    let after = fold_for(&new.profile, config, &input)?;
-    let before = fold_for(&base.profile, config, &base_input)?;
+    let after = fold_for(&new.profile, config, &input, !config.raw)?;
+    let before = fold_for(&base.profile, config, &base_input, !config.raw)?;
     let difference = compare(&before, &after, config, &base_input)?;
     if config.raw {
         let mut text = Vec::new();
         diff::write_diff(&difference, &mut text).map_err(Error::Stdout)?;
         return output::write_stdout(&text);
     }
-    let mut options = config.render.clone();
-    options.note = collection_note(&new.raws);
+    let options = drawing_options(config, new);
     draw_diff(&difference, &options, &input, &config.output)
 }
 
@@ -277,7 +352,7 @@ fn run_hunt(config: &Config, hunt: &Hunt) -> Result<(), Error> {
         let saved = directory.join(format!("{stem}-{step}.pb.gz"));
         let loaded = load(&config.sources, config, Some(&saved))?.expect("no --memstats here");
         let input = loaded.names.join(", ");
-        steps.push(fold_for(&loaded.profile, config, &input)?);
+        steps.push(fold_for(&loaded.profile, config, &input, true)?);
         eprintln!(
             "torch: {}",
             hunt_line(step, hunt.count, started.elapsed(), &steps)
@@ -324,9 +399,19 @@ fn hunt_line(step: usize, count: usize, at: std::time::Duration, steps: &[Folded
     line
 }
 
-/// Folds a prepared profile as the command line asks.
-fn fold_for(profile: &Profile, config: &Config, input: &str) -> Result<Folded, Error> {
-    fold::fold(profile, &config.fold).map_err(|source| Error::Fold {
+/// Folds a prepared profile as the command line asks; for `drawing`,
+/// with inlined frames marked.
+pub(crate) fn fold_for(
+    profile: &Profile,
+    config: &Config,
+    input: &str,
+    drawing: bool,
+) -> Result<Folded, Error> {
+    let options = FoldOptions {
+        mark_inlined: drawing,
+        ..config.fold.clone()
+    };
+    fold::fold(profile, &options).map_err(|source| Error::Fold {
         input: input.to_owned(),
         source,
     })
@@ -417,6 +502,9 @@ fn print_memstats(raws: &[RawProfile], max_size: u64) -> Result<(), Error> {
 
 /// Fails before any slow work when an output cannot be written.
 fn check_outputs(config: &Config) -> Result<(), Error> {
+    if let Some(directory) = &config.output_dir {
+        return output::make_directory(directory);
+    }
     let draws = !config.raw && (config.top.is_none() || config.draw_with_top);
     if let (true, Destination::File(path)) = (draws, &config.output) {
         output::check_directory(path)?;
@@ -429,7 +517,7 @@ fn check_outputs(config: &Config) -> Result<(), Error> {
 
 /// Reads every source at once (URLs in parallel), with progress while a
 /// server collects.
-fn collect(
+pub(crate) fn collect(
     sources: &[Source],
     binary: Option<&Path>,
     config: &Config,
@@ -512,7 +600,11 @@ fn decode_all(
 /// as pprof finds it), else through the service's symbol endpoint for a URL
 /// source. Only a binary that does not match is fatal; what stays unnamed
 /// is counted in one warning.
-fn name_addresses(raw: &RawProfile, profile: &mut Profile, config: &Config) -> Result<(), Error> {
+pub(crate) fn name_addresses(
+    raw: &RawProfile,
+    profile: &mut Profile,
+    config: &Config,
+) -> Result<(), Error> {
     let addresses = symbolize::unnamed_addresses(profile);
     if addresses.is_empty() {
         return Ok(());
@@ -599,10 +691,11 @@ pub fn decode(raw: &RawProfile, max_size: u64) -> Result<Profile, Error> {
 }
 
 /// Renders the SVG, loading and saving the consistent palette when asked.
-fn draw(
+pub(crate) fn draw(
     folded: &Folded,
     config: &Config,
     options: &RenderOptions,
+    program: &palette::Program,
     input: &str,
 ) -> Result<Vec<u8>, Error> {
     let mut palette = match &config.consistent_palette {
@@ -617,12 +710,12 @@ fn draw(
         None => None,
     };
     let mut svg = Vec::new();
-    render::render(folded, options, palette.as_mut(), &mut svg).map_err(|source| {
-        Error::Render {
+    render::render_program(folded, options, program, palette.as_mut(), &mut svg).map_err(
+        |source| Error::Render {
             input: input.to_owned(),
             source,
-        }
-    })?;
+        },
+    )?;
     if let (Some(path), Some(palette)) = (&config.consistent_palette, &palette) {
         output::write_atomically(path, |file| palette.to_writer(file))?;
     }

@@ -100,3 +100,13 @@ pub fn check_directory(path: &Path) -> Result<(), Error> {
         .map(drop)
         .map_err(fail)
 }
+
+/// `--output-dir`: creates the directory (and its parents) when missing,
+/// and checks it can be written to, before any slow work.
+pub fn make_directory(directory: &Path) -> Result<(), Error> {
+    fs::create_dir_all(directory).map_err(|source| Error::Write {
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    check_directory(&directory.join("index.html"))
+}

@@ -1,27 +1,32 @@
 //! Folded stacks → interactive SVG, through inferno.
 //!
-//! Owns everything about how the graph looks: palette choice, titles, the
-//! unit name on every frame, and the subtitle with the sample type and total.
+//! Owns everything about how the graph looks: palette choice (the Go
+//! palette is torch's own, see [`crate::palette`]), titles, the subtitle
+//! with the sample type and total, the notes saying where the profile came
+//! from; [`crate::decorate`] then puts units in the tooltips, short labels
+//! and the legend into inferno's SVG.
 
 use std::io::{self, Write};
 
-use inferno::flamegraph::color::{Palette, PaletteMap};
+use inferno::flamegraph::color::{BackgroundColor, BasicPalette, Palette, PaletteMap};
 use inferno::flamegraph::{self, Direction};
 
+use crate::decorate::{self, Decorations};
 use crate::fold::Folded;
+use crate::palette::{GoPalette, Program};
 use crate::units;
 
-/// Palettes torch accepts for `--colors` (all of inferno's).
+/// Palettes torch accepts for `--colors`: its own `go`, then inferno's.
 pub const PALETTES: &[&str] = &[
-    "hot", "mem", "io", "wakeup", "java", "js", "perl", "python", "rust", "red", "green", "blue",
-    "aqua", "yellow", "purple", "orange",
+    "go", "hot", "mem", "io", "wakeup", "java", "js", "perl", "python", "rust", "red", "green",
+    "blue", "aqua", "yellow", "purple", "orange",
 ];
 
 /// How the flame graph should look. `Default` matches the CLI defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
     /// A palette name from [`PALETTES`]; `None` picks one from the unit
-    /// (`mem` for memory profiles, `hot` otherwise).
+    /// (`mem` for memory profiles, `go` otherwise).
     pub colors: Option<String>,
     /// `None`: "Flame Graph", or "Icicle Graph" when inverted.
     pub title: Option<String>,
@@ -38,6 +43,12 @@ pub struct RenderOptions {
     pub min_width: f64,
     /// Said after the total in the subtitle (`delta over 10 s`).
     pub note: Option<String>,
+    /// Label frames without their import paths (`--short`).
+    pub short: bool,
+    /// Where the profile came from, for the notes and the footer.
+    pub source: Option<String>,
+    /// When it was collected, as people read it.
+    pub collected: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -51,6 +62,9 @@ impl Default for RenderOptions {
             reverse: false,
             min_width: 0.1,
             note: None,
+            short: false,
+            source: None,
+            collected: None,
         }
     }
 }
@@ -74,6 +88,17 @@ pub fn render(
     palette_map: Option<&mut PaletteMap>,
     out: impl Write,
 ) -> Result<(), RenderError> {
+    render_program(folded, options, &Program::default(), palette_map, out)
+}
+
+/// [`render`], knowing which module is the user's (for the Go palette).
+pub fn render_program(
+    folded: &Folded,
+    options: &RenderOptions,
+    program: &Program,
+    palette_map: Option<&mut PaletteMap>,
+    out: impl Write,
+) -> Result<(), RenderError> {
     let lines: Vec<String> = folded
         .stacks
         .iter()
@@ -84,13 +109,15 @@ pub fn render(
         return Err(RenderError::Empty(folded.sample_type.name.clone()));
     }
     let mut inferno_options = flamegraph::Options::default();
-    inferno_options.colors = palette(folded, options)?;
     inferno_options.title = title(options);
     inferno_options.subtitle = Some(match &options.note {
         Some(note) => format!("{}, {note}", subtitle(folded)),
         None => subtitle(folded),
     });
-    inferno_options.count_name = count_name(folded);
+    inferno_options.notes = notes(options, &folded.sample_type);
+    // Plain, so decorate can find the value in each tooltip and say it
+    // in human units (a mean says so there).
+    inferno_options.count_name = count_name_of(&folded.sample_type, false);
     inferno_options.image_width = Some(options.width);
     inferno_options.min_width = options.min_width;
     // Colours come from the names, never from a random generator, so the
@@ -101,19 +128,88 @@ pub fn render(
     if options.inverted {
         inferno_options.direction = Direction::Inverted;
     }
-    inferno_options.palette_map = palette_map;
-    flamegraph::from_lines(&mut inferno_options, lines.iter().map(String::as_str), out)
+    let mut own_map = PaletteMap::default();
+    let mut legend = Vec::new();
+    let palette_name = palette_name(folded, options);
+    if palette_name == "go" {
+        // Every frame gets its Go colour up front; inferno only looks them up.
+        let map = match palette_map {
+            Some(map) => map,
+            None => &mut own_map,
+        };
+        let go = GoPalette::builtin();
+        let stacks = folded.stacks.iter().map(|(stack, _)| stack.as_str());
+        legend = go
+            .fill(stacks, program, map)
+            .into_iter()
+            .map(|class| (class.label.clone(), class.swatch()))
+            .collect();
+        inferno_options.colors = Palette::Basic(BasicPalette::Hot);
+        inferno_options.bgcolors = Some(BackgroundColor::Grey);
+        inferno_options.palette_map = Some(map);
+    } else {
+        inferno_options.colors = palette_name
+            .parse()
+            .map_err(|_| RenderError::UnknownPalette(palette_name.to_owned()))?;
+        inferno_options.palette_map = palette_map;
+    }
+    let mut svg = Vec::new();
+    flamegraph::from_lines(
+        &mut inferno_options,
+        lines.iter().map(String::as_str),
+        &mut svg,
+    )
+    .map_err(RenderError::Inferno)?;
+    let svg = String::from_utf8(svg).expect("inferno writes UTF-8");
+    let decorations = Decorations {
+        unit: Some(decorate::Unit {
+            unit: folded.sample_type.unit.clone(),
+            noun: count_name_of(&folded.sample_type, false),
+            mean: folded.mean,
+        }),
+        short: options.short,
+        width: options.width,
+        legend,
+        footer: footer(options),
+    };
+    let mut out = out;
+    out.write_all(decorate::decorate(&svg, &decorations).as_bytes())
         .map_err(RenderError::Inferno)
 }
 
+/// What the SVG's notes record: source, sample type, collection time.
+fn notes(options: &RenderOptions, sample_type: &crate::profile::ValueType) -> String {
+    let mut parts = Vec::new();
+    if let Some(source) = &options.source {
+        parts.push(format!("source: {source}"));
+    }
+    parts.push(format!(
+        "sample type: {} ({})",
+        sample_type.name, sample_type.unit
+    ));
+    if let Some(collected) = &options.collected {
+        parts.push(collected.clone());
+    }
+    parts.push(format!("drawn by torch {}", env!("CARGO_PKG_VERSION")));
+    // An XML comment cannot hold `--`.
+    parts.join("; ").replace("--", "- -")
+}
+
+/// The bottom-right line: source and collection time.
+fn footer(options: &RenderOptions) -> Option<String> {
+    let parts: Vec<&str> = [options.source.as_deref(), options.collected.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 /// The palette asked for, or the one that suits the profile's unit.
-fn palette(folded: &Folded, options: &RenderOptions) -> Result<Palette, RenderError> {
-    let name = options
+fn palette_name<'a>(folded: &Folded, options: &'a RenderOptions) -> &'a str {
+    options
         .colors
         .as_deref()
-        .unwrap_or_else(|| default_palette(folded));
-    name.parse()
-        .map_err(|_| RenderError::UnknownPalette(name.to_owned()))
+        .unwrap_or_else(|| default_palette(folded))
 }
 
 fn default_palette(folded: &Folded) -> &'static str {
@@ -122,7 +218,7 @@ fn default_palette(folded: &Folded) -> &'static str {
     if memory {
         "mem"
     } else {
-        "hot"
+        "go"
     }
 }
 
@@ -234,6 +330,7 @@ pub fn render_diff(
         None => "Differential Flame Graph".to_owned(),
     };
     inferno_options.subtitle = Some(diff_subtitle(diff, options.note.as_deref()));
+    inferno_options.notes = notes(options, &diff.sample_type);
     inferno_options.count_name = count_name_of(&diff.sample_type, false);
     inferno_options.image_width = Some(options.width);
     inferno_options.min_width = options.min_width;
@@ -251,8 +348,15 @@ pub fn render_diff(
         let (before, after) = *frames.get(&(depth, start))?;
         Some(format!("{name} ({})", change_text(before, after, unit)))
     });
+    let decorations = Decorations {
+        unit: None,
+        short: options.short,
+        width: options.width,
+        legend: Vec::new(),
+        footer: footer(options),
+    };
     let mut out = out;
-    out.write_all(rewritten.as_bytes())
+    out.write_all(decorate::decorate(&rewritten, &decorations).as_bytes())
         .map_err(RenderError::Inferno)
 }
 

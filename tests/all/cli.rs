@@ -123,25 +123,60 @@ fn benchmark_binary_and_profile_pair() {
 }
 
 #[test]
-fn count_names_are_units_not_samples() {
+fn tooltips_speak_human_units() {
+    let bytes = r"\(\d+(\.\d+)? (B|kB|MB|GB), [\d.]+%\)$";
+    let time = r"\(\d+(\.\d+)? (ns|µs|ms|s|min|h), [\d.]+%\)$";
     let cases = [
-        ("heap", vec![], " bytes, "),
-        ("heap", vec!["-inuse_objects"], " objects, "),
-        ("cpu", vec![], " nanoseconds, "),
-        ("goroutine", vec![], " goroutines, "),
-        ("block", vec![], " nanoseconds, "),
-        ("mutex", vec!["-contentions"], " contentions, "),
+        ("heap", vec![], bytes.to_owned()),
+        ("heap", vec!["-inuse_objects"], count("objects")),
+        ("cpu", vec![], time.to_owned()),
+        ("goroutine", vec![], count("goroutines")),
+        ("block", vec![], time.to_owned()),
+        ("mutex", vec!["-contentions"], count("contentions")),
+        ("block", vec!["-mean_delay"], time.replace(", ", " mean, ")),
     ];
-    for (name, flags, unit) in cases {
+    for (name, flags, pattern) in cases {
+        let pattern = regex::Regex::new(&pattern).unwrap();
         let mut args: Vec<&str> = flags.clone();
         let path = path_str(&profile_path(name)).to_owned();
         args.push(&path);
         let svg = svg_of(&args);
         let frames = svg_frames(&svg);
-        assert!(
-            frames.iter().all(|f| f.title.contains(unit)),
-            "{name} {flags:?}"
-        );
+        assert!(frames.len() > 1, "{name}");
+        for frame in &frames {
+            assert!(
+                pattern.is_match(&frame.title),
+                "{name} {flags:?}: {}",
+                frame.title
+            );
+        }
+        // The value in words matches the exact one inferno laid out.
+        let all = frames.iter().find(|f| f.name == "all").unwrap_or_else(|| {
+            panic!(
+                "{name} {flags:?}: no all in {:?}",
+                frames.iter().map(|f| &f.name).collect::<Vec<_>>().first()
+            )
+        });
+        let t = &all.title;
+        let said = &t[t.find('(').unwrap() + 1..t.find(", ").unwrap()];
+        let unit = match name {
+            "heap" if flags.is_empty() => "bytes",
+            "cpu" | "block" => "nanoseconds",
+            _ => "count",
+        };
+        let mean = flags.contains(&"-mean_delay");
+        let mut want = torch::units::human(all.samples as i64, unit);
+        if unit == "count" {
+            want = format!("{want} {}", said.rsplit(' ').next().unwrap());
+        }
+        if mean {
+            want.push_str(" mean");
+        }
+        assert_eq!(said, want, "{name} {flags:?}");
+    }
+
+    fn count(noun: &str) -> String {
+        format!(r"\([\d,]+ {noun}, [\d.]+%\)$")
     }
 }
 
@@ -156,14 +191,31 @@ fn default_palettes_follow_the_profile_kind() {
         heap_fills.iter().all(|f| f.starts_with("rgb(0,")),
         "{heap_fills:?}"
     );
+    // CPU: the Go palette; the runtime is blue, the program's own code
+    // (package main here) orange.
     let cpu = path_str(&profile_path("cpu")).to_owned();
-    let cpu_fills: Vec<String> = svg_frames(&svg_of(&[&cpu]))
-        .into_iter()
-        .map(|f| f.fill)
+    let rgb = |fill: &str| -> (u8, u8, u8) {
+        let inner = fill.trim_start_matches("rgb(").trim_end_matches(')');
+        let v: Vec<u8> = inner.split(',').map(|c| c.parse().unwrap()).collect();
+        (v[0], v[1], v[2])
+    };
+    let frames = svg_frames(&svg_of(&[&cpu]));
+    let runtime: Vec<_> = frames
+        .iter()
+        .filter(|f| f.name.starts_with("runtime."))
         .collect();
+    let main: Vec<_> = frames
+        .iter()
+        .filter(|f| f.name.starts_with("main."))
+        .collect();
+    assert!(runtime.len() > 10 && main.len() > 10);
     assert!(
-        cpu_fills.iter().all(|f| !f.starts_with("rgb(0,")),
-        "{cpu_fills:?}"
+        runtime.iter().all(|f| rgb(&f.fill).2 > rgb(&f.fill).0),
+        "runtime is blue"
+    );
+    assert!(
+        main.iter().all(|f| rgb(&f.fill).0 > rgb(&f.fill).2),
+        "main is orange"
     );
     let forced = svg_of(&["--colors=hot", &heap()]);
     assert_ne!(svg_frames(&forced)[0].fill, heap_fills[0]);
@@ -223,10 +275,10 @@ fn width() {
 #[test]
 fn hash_changes_colours_but_stays_deterministic() {
     let cpu = path_str(&profile_path("cpu")).to_owned();
-    let plain = svg_of(&[&cpu]);
-    let hashed = svg_of(&["--hash", &cpu]);
+    let plain = svg_of(&["--colors=hot", &cpu]);
+    let hashed = svg_of(&["--colors=hot", "--hash", &cpu]);
     assert_ne!(plain, hashed);
-    assert_eq!(hashed, svg_of(&["--hash", &cpu]));
+    assert_eq!(hashed, svg_of(&["--colors=hot", "--hash", &cpu]));
 }
 
 #[test]

@@ -13,8 +13,10 @@ fn golden_path(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Runs torch in the fixtures' profile folder, so the source named in the
+/// SVG's notes and footer is the same in every checkout.
 fn check_golden(golden: &str, args: &[&str]) -> String {
-    let (_dir, output) = torch(args);
+    let output = torch_in(&fixtures_dir().join("profiles"), args);
     let svg = success(&output);
     let path = golden_path(golden);
     if std::env::var_os("TORCH_BLESS").is_some() {
@@ -32,8 +34,10 @@ fn check_golden(golden: &str, args: &[&str]) -> String {
 
 #[test]
 fn heap_alloc_space_svg() {
-    let heap = path_str(&profile_path("heap")).to_owned();
-    let svg = check_golden("heap-alloc_space.svg", &["-p", "-alloc_space", &heap]);
+    let svg = check_golden(
+        "heap-alloc_space.svg",
+        &["-p", "-alloc_space", "heap.pb.gz"],
+    );
     assert_eq!(
         svg_total(&svg) as i64,
         expected("heap").total("alloc_space")
@@ -42,13 +46,24 @@ fn heap_alloc_space_svg() {
 
 #[test]
 fn goroutine_icicle_svg() {
-    let path = path_str(&profile_path("goroutine")).to_owned();
     let svg = check_golden(
         "goroutine-inverted.svg",
-        &["-p", "--inverted", "--title", "Goroutines", &path],
+        &[
+            "-p",
+            "--inverted",
+            "--title",
+            "Goroutines",
+            "goroutine.pb.gz",
+        ],
     );
     assert_eq!(
         svg_total(&svg) as i64,
         expected("goroutine").total("goroutine")
     );
+}
+
+#[test]
+fn cpu_go_palette_short_names_svg() {
+    let svg = check_golden("cpu-go-short.svg", &["-p", "--short", "cpu.pb.gz"]);
+    assert_eq!(svg_total(&svg) as i64, expected("cpu").total("cpu"));
 }

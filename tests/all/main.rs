@@ -9,6 +9,7 @@ mod golden;
 mod http;
 mod legacy;
 mod pclntab;
+mod present;
 mod symbolize;
 mod top;
 mod util;

@@ -181,30 +181,43 @@ pub fn failure(output: &Output) -> String {
 /// One frame of an inferno SVG.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
+    /// The function's name, less the `(inline)` mark.
     pub name: String,
-    /// The tooltip, e.g. `main.main (1,234 bytes, 5.00%)`.
+    /// The tooltip, e.g. `main.main (1.5 MB, 5.00%)`.
     pub title: String,
     pub y: f64,
     pub samples: u64,
     pub fill: String,
+    /// Drawn as inlined into its caller.
+    pub inlined: bool,
+    /// The `<g>`'s `data-label` (`--short`).
+    pub label: Option<String>,
 }
 
-/// The frames of an inferno SVG, in document order.
+/// The frames of an inferno SVG, in document order: each `<g …><title>`.
 pub fn svg_frames(svg: &str) -> Vec<Frame> {
-    svg.split("<g><title>")
-        .skip(1)
-        .map(|chunk| {
-            let title = unescape(&chunk[..chunk.find("</title>").unwrap()]);
-            let name = title[..title.rfind(" (").unwrap()].to_owned();
-            Frame {
-                name,
-                y: attribute(chunk, "y").parse().unwrap(),
-                samples: attribute(chunk, "fg:w").parse().unwrap(),
-                fill: attribute(chunk, "fill").to_owned(),
-                title,
-            }
-        })
-        .collect()
+    let mut frames = Vec::new();
+    let mut pieces = svg.split("<title>");
+    let mut before = pieces.next().unwrap_or_default();
+    for chunk in pieces {
+        let group = &before[before.rfind("<g").expect("a <g> before each <title>")..];
+        let title = unescape(&chunk[..chunk.find("</title>").unwrap()]);
+        let full = title[..title.rfind(" (").unwrap()].to_owned();
+        let inlined = full.ends_with(" (inline)");
+        frames.push(Frame {
+            name: full.trim_end_matches(" (inline)").to_owned(),
+            y: attribute(chunk, "y").parse().unwrap(),
+            samples: attribute(chunk, "fg:w").parse().unwrap(),
+            fill: attribute(chunk, "fill").to_owned(),
+            title,
+            inlined,
+            label: group
+                .contains(" data-label=\"")
+                .then(|| unescape(attribute(group, "data-label"))),
+        });
+        before = chunk;
+    }
+    frames
 }
 
 /// The `all` frame's sample count: the flame graph's total.
@@ -261,6 +274,15 @@ pub fn go() -> Command {
 /// should include `-unit=<the type's own unit>` so values are exact), in
 /// torch's folded format: root first, merged, zero stacks dropped, sorted.
 pub fn pprof_folded(args: &[&str]) -> String {
+    pprof_traces(args, false)
+}
+
+/// [`pprof_folded`] with pprof's ` (inline)` marks kept on inlined frames.
+pub fn pprof_folded_marked(args: &[&str]) -> String {
+    pprof_traces(args, true)
+}
+
+fn pprof_traces(args: &[&str], keep_inline_marks: bool) -> String {
     let output = go()
         .args(["tool", "pprof", "-traces"])
         .args(args)
@@ -302,7 +324,10 @@ pub fn pprof_folded(args: &[&str]) -> String {
         let frames: Vec<String> = frames
             .into_iter()
             .rev()
-            .map(|f| clean(f.strip_suffix(" (inline)").unwrap_or(&f)))
+            .map(|f| match (keep_inline_marks, f.strip_suffix(" (inline)")) {
+                (true, Some(name)) => format!("{} (inline)", clean(name)),
+                (_, name) => clean(name.unwrap_or(&f)),
+            })
             .collect();
         if let Some(value) = value {
             *stacks.entry(frames.join(";")).or_default() += value;

@@ -1,0 +1,338 @@
+//! `--output-dir`: every sample type of every profile, drawn into one
+//! folder a CI job can publish. Each profile is drawn on its own (never
+//! merged) as `<profile>-<sample_type>.svg`; `index.html` links them with
+//! their totals and a preview; `summary.md` holds pprof's top 10 per
+//! sample type, for a job summary or a pull-request comment.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::decorate::escape;
+use crate::fold::{FoldOptions, SampleSelection};
+use crate::output;
+use crate::source::Source;
+use crate::top::{self, TopOptions};
+use crate::{units, Config, Error, Loaded};
+
+/// How many functions `summary.md` lists per sample type.
+const SUMMARY_ROWS: usize = 10;
+
+/// One sample type of one profile, as written.
+struct Graph {
+    sample_type: String,
+    unit: String,
+    total: i64,
+    /// The SVG's file name; `None` when the type has nothing to draw.
+    file: Option<String>,
+    top: Option<top::Top>,
+}
+
+/// One profile and its graphs.
+struct Drawn {
+    input: String,
+    collected: Option<String>,
+    graphs: Vec<Graph>,
+}
+
+/// Reads every source, then draws each profile's sample types into
+/// `directory`, then writes the index and the summary. Nothing is written
+/// unless every source could be read.
+pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
+    let (binary, sources) = crate::source::resolve(&config.sources, config.seconds)?;
+    let binary = config.binary.clone().or(binary);
+    let collected = crate::collect(&sources, binary.as_deref(), config);
+    let mut loaded = Vec::new();
+    for result in collected {
+        let raw = result?;
+        let mut profile = crate::decode(&raw, config.max_size)?;
+        crate::name_addresses(&raw, &mut profile, config)?;
+        let input = raw.origin.name();
+        crate::prepare(&mut profile, config, &input)?;
+        loaded.push(Loaded {
+            raws: vec![raw],
+            names: vec![input],
+            profile,
+        });
+    }
+    let stems = unique_stems(&sources);
+    let mut drawn = Vec::new();
+    for (profile, stem) in loaded.iter().zip(&stems) {
+        drawn.push(draw_profile(profile, stem, config, directory)?);
+    }
+    let index = index_html(&drawn);
+    output::write(
+        &output::Destination::File(directory.join("index.html")),
+        index.as_bytes(),
+    )?;
+    let summary = summary_md(&drawn);
+    output::write(
+        &output::Destination::File(directory.join("summary.md")),
+        summary.as_bytes(),
+    )
+}
+
+/// Draws each sample type of one profile; a type whose values are all
+/// zero is listed without a graph.
+fn draw_profile(
+    loaded: &Loaded,
+    stem: &str,
+    config: &Config,
+    directory: &Path,
+) -> Result<Drawn, Error> {
+    let input = loaded.names.join(", ");
+    let program = crate::program_for(loaded, config);
+    let mut graphs = Vec::new();
+    for sample_type in &loaded.profile.sample_types {
+        let fold = FoldOptions {
+            selection: SampleSelection::Named(sample_type.name.clone()),
+            ..config.fold.clone()
+        };
+        let per_type = Config {
+            fold: fold.clone(),
+            ..config.clone()
+        };
+        let folded = crate::fold_for(&loaded.profile, &per_type, &input, true)?;
+        let table = top::top_with(
+            &loaded.profile,
+            &fold,
+            &TopOptions {
+                node_count: SUMMARY_ROWS,
+                ..TopOptions::default()
+            },
+        )
+        .map_err(|source| Error::Fold {
+            input: input.clone(),
+            source,
+        })?;
+        let drawable = folded.stacks.iter().any(|&(_, value)| value > 0);
+        let file = drawable.then(|| format!("{stem}-{}.svg", file_part(&sample_type.name)));
+        if let Some(file) = &file {
+            let mut options = crate::drawing_options(&per_type, loaded);
+            if options.title.is_none() {
+                options.title = Some(format!("{input}: {}", sample_type.name));
+            }
+            let svg = crate::draw(&folded, &per_type, &options, &program, &input)?;
+            output::write(&output::Destination::File(directory.join(file)), &svg)?;
+        }
+        graphs.push(Graph {
+            sample_type: sample_type.name.clone(),
+            unit: sample_type.unit.clone(),
+            total: folded.total,
+            file,
+            top: Some(table),
+        });
+    }
+    Ok(Drawn {
+        input,
+        collected: crate::collection_time(&loaded.raws, &loaded.profile),
+        graphs,
+    })
+}
+
+/// A file-name stem per source: the file name less profile extensions
+/// (`mem.out` → `mem`, `cpu.pb.gz` → `cpu`), or a URL's last path element
+/// (`…/debug/pprof/heap` → `heap`); repeated stems get `-2`, `-3`.
+fn unique_stems(sources: &[Source]) -> Vec<String> {
+    let mut stems: Vec<String> = Vec::new();
+    for source in sources {
+        let base = file_part(&stem(source));
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while stems.contains(&candidate) {
+            n += 1;
+            candidate = format!("{base}-{n}");
+        }
+        stems.push(candidate);
+    }
+    stems
+}
+
+fn stem(source: &Source) -> String {
+    let name = match source {
+        Source::File(path) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        Source::Url(target) => target
+            .url
+            .path_segments()
+            .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
+            .unwrap_or("profile")
+            .to_owned(),
+    };
+    let mut stem = name.as_str();
+    while let Some((rest, extension)) = stem.rsplit_once('.') {
+        let known = ["gz", "pb", "pprof", "prof", "out", "txt", "proto"];
+        if rest.is_empty() || !known.contains(&extension) {
+            break;
+        }
+        stem = rest;
+    }
+    match stem {
+        "" => "profile".to_owned(),
+        stem => stem.to_owned(),
+    }
+}
+
+/// Keeps a name usable as part of a file name on any system.
+fn file_part(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '_',
+        })
+        .collect();
+    match cleaned.trim_start_matches('.') {
+        "" => "_".to_owned(),
+        rest => rest.to_owned(),
+    }
+}
+
+fn index_html(drawn: &[Drawn]) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Flame graphs</title>\n<style>\n\
+         body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }\n\
+         table { border-collapse: collapse; margin-bottom: 2rem; }\n\
+         th, td { padding: .5rem .8rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: middle; }\n\
+         td.total { text-align: right; font-variant-numeric: tabular-nums; }\n\
+         img.preview { width: 360px; height: auto; border: 1px solid #ccc; background: #f8f8f8; display: block; }\n\
+         .meta { color: #666; }\n\
+         </style>\n</head>\n<body>\n<h1>Flame graphs</h1>\n",
+    );
+    let _ = writeln!(
+        html,
+        "<p class=\"meta\">{} profile{}, drawn by torch {}. Top functions per sample type: \
+         <a href=\"summary.md\">summary.md</a>.</p>",
+        drawn.len(),
+        if drawn.len() == 1 { "" } else { "s" },
+        env!("CARGO_PKG_VERSION")
+    );
+    for profile in drawn {
+        let _ = writeln!(html, "<section>\n<h2>{}</h2>", escape(&profile.input));
+        if let Some(collected) = &profile.collected {
+            let _ = writeln!(html, "<p class=\"meta\">{}</p>", escape(collected));
+        }
+        html.push_str(
+            "<table>\n<thead><tr><th>Sample type</th><th>Total</th><th>Flame graph</th></tr></thead>\n<tbody>\n",
+        );
+        for graph in &profile.graphs {
+            let total = units::human(graph.total, &graph.unit);
+            let name = escape(&graph.sample_type);
+            match &graph.file {
+                Some(file) => {
+                    let file = escape(file);
+                    let _ = writeln!(
+                        html,
+                        "<tr><td><a href=\"{file}\">{name}</a></td><td class=\"total\">{total}</td>\
+                         <td><a href=\"{file}\"><img class=\"preview\" src=\"{file}\" \
+                         alt=\"{name} flame graph\"></a></td></tr>"
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        html,
+                        "<tr><td>{name}</td><td class=\"total\">{total}</td><td>no samples</td></tr>"
+                    );
+                }
+            }
+        }
+        html.push_str("</tbody>\n</table>\n</section>\n");
+    }
+    html.push_str("</body>\n</html>\n");
+    html
+}
+
+fn summary_md(drawn: &[Drawn]) -> String {
+    let mut md = String::from("# Flame graphs\n");
+    for profile in drawn {
+        let _ = write!(md, "\n## {}\n", markdown_text(&profile.input));
+        if let Some(collected) = &profile.collected {
+            let _ = writeln!(md, "\n{}", markdown_text(collected));
+        }
+        for graph in &profile.graphs {
+            let total = units::human(graph.total, &graph.unit);
+            let link = match &graph.file {
+                Some(file) => format!(" — [{file}]({file})"),
+                None => " — no samples".to_owned(),
+            };
+            let _ = writeln!(md, "\n### {}: {total} total{link}\n", graph.sample_type);
+            let Some(table) = graph.top.as_ref().filter(|t| !t.rows.is_empty()) else {
+                continue;
+            };
+            md.push_str("| flat | flat% | cum | cum% | function |\n|---:|---:|---:|---:|:---|\n");
+            let percent = |value: i64| match table.total {
+                0 => "0%".to_owned(),
+                total => format!("{:.1}%", 100.0 * value as f64 / total as f64),
+            };
+            for row in table.shown(Some(SUMMARY_ROWS)) {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | `{}`{} |",
+                    units::human(row.flat, &graph.unit),
+                    percent(row.flat),
+                    units::human(row.cum, &graph.unit),
+                    percent(row.cum),
+                    row.name.replace('`', "'").replace('|', "\\|"),
+                    match row.inlined.label() {
+                        "" => String::new(),
+                        label => format!(" {label}"),
+                    }
+                );
+            }
+        }
+    }
+    md
+}
+
+/// Text safe in a Markdown heading or paragraph.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\`*_[]<>#|".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_drop_profile_extensions_and_stay_unique() {
+        let sources = vec![
+            Source::File("mem.out".into()),
+            Source::File("dir/cpu.pb.gz".into()),
+            Source::File("other/cpu.pprof".into()),
+            Source::File("weird name!.out".into()),
+            Source::File(".out".into()),
+        ];
+        assert_eq!(
+            unique_stems(&sources),
+            ["mem", "cpu", "cpu-2", "weird_name_", "out"]
+        );
+    }
+
+    #[test]
+    fn file_parts_are_plain() {
+        assert_eq!(file_part("alloc_space"), "alloc_space");
+        assert_eq!(file_part("../x/y"), "_x_y");
+        assert_eq!(file_part(""), "_");
+    }
+
+    #[test]
+    fn markdown_text_is_escaped() {
+        assert_eq!(markdown_text("a_b*c"), "a\\_b\\*c");
+    }
+
+    #[test]
+    fn a_url_stem_is_its_last_path_element() {
+        let target = crate::source::plan_url("http://127.0.0.1:1/debug/pprof/heap", None).unwrap();
+        assert_eq!(stem(&Source::Url(target)), "heap");
+    }
+}

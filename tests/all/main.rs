@@ -1,5 +1,7 @@
 //! Integration tests: one test binary, one module per area.
 
+mod browser;
+mod chromium;
 mod cli;
 mod diff;
 mod errors;

@@ -38,6 +38,28 @@ fn stages(c: &mut Criterion) {
                 svg
             })
         });
+        // What torch draws by default for CPU: inlined frames marked, the Go
+        // palette, and here --short labels too (the most post-processing).
+        let marked = fold::fold(
+            &profile,
+            &FoldOptions {
+                mark_inlined: true,
+                ..FoldOptions::default()
+            },
+        )
+        .unwrap();
+        let go_short = RenderOptions {
+            colors: Some("go".into()),
+            short: true,
+            ..RenderOptions::default()
+        };
+        group.bench_function("render-go-short", |b| {
+            b.iter(|| {
+                let mut svg = Vec::with_capacity(1 << 20);
+                render::render(&marked, &go_short, None, &mut svg).unwrap();
+                svg
+            })
+        });
         group.bench_function("all", |b| {
             b.iter(|| {
                 let profile = profile::decode(&bytes, DEFAULT_MAX_SIZE).unwrap();

@@ -266,12 +266,19 @@ impl GoPalette {
         if map.get("").is_none() {
             map.insert("", ROOT);
         }
+        // Deep stacks repeat the same names many times: classify each once,
+        // and skip the frames a stack shares with the one before it.
+        let mut names: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut previous = "";
         for stack in stacks {
-            for name in stack.split(';') {
-                used[self.classify(name, program)] = true;
-                if map.get(name).is_none() {
-                    map.insert(name, self.color(name, program));
-                }
+            let new = stack[shared_frames(previous, stack)..].split(';');
+            names.extend(new.filter(|name| !name.is_empty()));
+            previous = stack;
+        }
+        for name in names {
+            used[self.classify(name, program)] = true;
+            if map.get(name).is_none() {
+                map.insert(name, self.color(name, program));
             }
         }
         self.classes
@@ -292,6 +299,33 @@ impl Class {
     pub fn swatch(&self) -> Color {
         shade(self.from, self.to, 512)
     }
+}
+
+/// Where the frames `stack` does not share with `previous` begin.
+fn shared_frames(previous: &str, stack: &str) -> usize {
+    let common = common_prefix(previous.as_bytes(), stack.as_bytes());
+    let whole_frame = previous.len() == common || previous.as_bytes()[common] == b';';
+    match stack[..common].rfind(';') {
+        _ if common == stack.len() && whole_frame => stack.len(),
+        Some(at) => at + 1,
+        None => 0,
+    }
+}
+
+/// How many leading bytes `a` and `b` share; compared a block at a time
+/// (stacks of deep recursion run to kilobytes).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let mut at = 0;
+    while at + BLOCK <= n && a[at..at + BLOCK] == b[at..at + BLOCK] {
+        at += BLOCK;
+    }
+    at + a[at..n]
+        .iter()
+        .zip(&b[at..n])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 fn matches(rule: &Rule, name: &str, program: &Program) -> bool {
@@ -479,6 +513,37 @@ mod tests {
             let (value, from, to) = channel;
             assert!(value >= from.min(to) && value <= from.max(to));
         }
+    }
+
+    #[test]
+    fn stacks_skip_the_frames_they_share() {
+        assert_eq!(shared_frames("", "a;b"), 0);
+        assert_eq!(shared_frames("a;b;c", "a;b;d"), 4);
+        assert_eq!(shared_frames("a;bc", "a;bd"), 2);
+        assert_eq!(shared_frames("a;b", "a;b;c"), 2);
+        assert_eq!(shared_frames("a;b", "a;b"), 3);
+        assert_eq!(shared_frames("a;bc", "a;b"), 2);
+        let long = "x".repeat(200);
+        assert_eq!(
+            common_prefix(long.as_bytes(), format!("{long}y").as_bytes()),
+            200
+        );
+        assert_eq!(
+            common_prefix(format!("{long}a").as_bytes(), format!("{long}b").as_bytes()),
+            200
+        );
+        let mut map = PaletteMap::default();
+        let palette = GoPalette::builtin();
+        let used = palette.fill(
+            ["a.x;b.y", "a.x;b.y", "a.x;b.y;c.z", "a.x;b.w"],
+            &Program::default(),
+            &mut map,
+        );
+        for name in ["a.x", "b.y", "c.z", "b.w"] {
+            assert!(map.get(name).is_some(), "{name}");
+        }
+        let used: Vec<&str> = used.iter().map(|class| class.id.as_str()).collect();
+        assert_eq!(used, ["stdlib"], "no class for an empty name");
     }
 
     #[test]

@@ -443,3 +443,100 @@ fn output_dir_conflicts_with_single_graph_options() {
         assert_eq!(output.status.code(), Some(2), "{flag}");
     }
 }
+
+/// Copies the Go fixture module (go.mod and the bench package) into `dir`.
+fn copy_bench_module(dir: &Path) {
+    let src = fixtures_dir().join("src");
+    fs::copy(src.join("go.mod"), dir.join("go.mod")).unwrap();
+    fs::create_dir(dir.join("bench")).unwrap();
+    for file in ["bench.go", "bench_test.go"] {
+        fs::copy(src.join("bench").join(file), dir.join("bench").join(file)).unwrap();
+    }
+}
+
+#[test]
+fn the_example_ci_job_draws_a_benchmark_run() {
+    let module = tempfile::tempdir().unwrap();
+    copy_bench_module(module.path());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/flamegraphs.sh");
+    let summary = module.path().join("job-summary.md");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .args(["bench", "artifacts/flame"])
+        .current_dir(module.path())
+        .env("TORCH", env!("CARGO_BIN_EXE_torch"))
+        .env("BENCHTIME", "20x")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("CGO_ENABLED", "0")
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = module.path().join("artifacts/flame");
+    let files = listing(&out);
+    for file in [
+        "bench.txt",
+        "cpu-cpu.svg",
+        "cpu-samples.svg",
+        "index.html",
+        "summary.md",
+    ] {
+        assert!(files.contains(&file.to_owned()), "{file}: {files:?}");
+    }
+    // Memory still in use at the end of a short run may be none: such a
+    // type is listed without a graph.
+    let index = fs::read_to_string(out.join("index.html")).unwrap();
+    for sample_type in [
+        "alloc_objects",
+        "alloc_space",
+        "inuse_objects",
+        "inuse_space",
+    ] {
+        let file = format!("mem-{sample_type}.svg");
+        let drawn = files.contains(&file);
+        let row = match drawn {
+            true => format!("<tr><td><a href=\"{file}\">{sample_type}</a></td>"),
+            false => format!("<tr><td>{sample_type}</td>"),
+        };
+        assert!(index.contains(&row), "{row}");
+    }
+    // The numbers are pprof's for the profiles the run wrote.
+    let profiles = module.path().join("bench");
+    for (profile, sample_type, unit) in [
+        ("cpu", "cpu", "nanoseconds"),
+        ("mem", "alloc_space", "bytes"),
+        ("mem", "alloc_objects", "count"),
+    ] {
+        let svg = fs::read_to_string(out.join(format!("{profile}-{sample_type}.svg"))).unwrap();
+        let mut args = vec![format!("-sample_index={sample_type}")];
+        if unit != "count" {
+            args.push(format!("-unit={unit}"));
+        }
+        let pprof = crate::top::pprof_top(&profiles.join(format!("{profile}.out")), &args);
+        assert_eq!(
+            svg_total(&svg) as i64,
+            pprof.total,
+            "{profile} {sample_type}"
+        );
+    }
+    // The test binary go test kept told torch which module is the user's.
+    let svg = fs::read_to_string(out.join("cpu-cpu.svg")).unwrap();
+    let own: Vec<_> = svg_frames(&svg)
+        .into_iter()
+        .filter(|f| f.name.starts_with("torchfixtures/bench."))
+        .collect();
+    assert!(!own.is_empty());
+    assert!(own.iter().all(|f| in_range(&f.fill, "module")), "{own:?}");
+    let job_summary = fs::read_to_string(&summary).unwrap();
+    assert_eq!(
+        job_summary,
+        fs::read_to_string(out.join("summary.md")).unwrap()
+    );
+}

@@ -465,7 +465,7 @@ fn the_example_ci_job_draws_a_benchmark_run() {
         .args(["bench", "artifacts/flame"])
         .current_dir(module.path())
         .env("TORCH", env!("CARGO_BIN_EXE_torch"))
-        .env("BENCHTIME", "20x")
+        .env("BENCHTIME", "200ms")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("GOTOOLCHAIN", "local")
         .env("GOPROXY", "off")

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use inferno::flamegraph::color::Color;
 
-use crate::palette::INLINE_MARK;
+use crate::fold::INLINE_MARK;
 use crate::units;
 
 /// inferno's layout constants (its defaults, which torch does not change).
@@ -198,24 +198,34 @@ fn replace_label(rest: &str, label: &str) -> String {
 
 /// Adds torch's style, script and bottom row before the final `</svg>`.
 fn finish(out: &mut String, decorations: &Decorations, any_inlined: bool) {
-    let mut legend = decorations.legend.clone();
+    let mut legend: Vec<Swatch> = decorations
+        .legend
+        .iter()
+        .map(|(label, fill)| Swatch {
+            label,
+            fill: *fill,
+            dashed: false,
+        })
+        .collect();
     if any_inlined && !legend.is_empty() {
-        legend.push((
-            "inlined (dashed)".to_owned(),
-            Color {
+        legend.push(Swatch {
+            label: "inlined (dashed)",
+            fill: Color {
                 r: 255,
                 g: 255,
                 b: 255,
             },
-        ));
+            dashed: true,
+        });
     }
     let row = !legend.is_empty() || decorations.footer.is_some();
     let height = attribute(out, "height").and_then(|h| h.parse::<usize>().ok());
     let mut extra = String::new();
     if any_inlined {
-        extra.push_str(
-            "<style type=\"text/css\">#frames > g.inline > rect { stroke:#333; \
-             stroke-width:0.8; stroke-dasharray:3 2; }</style>",
+        let _ = write!(
+            extra,
+            "<style type=\"text/css\">#frames > g.inline > rect {{ stroke:{DASH_COLOR}; \
+             stroke-width:0.8; stroke-dasharray:{DASHES}; }}</style>"
         );
     }
     if decorations.short {
@@ -230,29 +240,41 @@ fn finish(out: &mut String, decorations: &Decorations, any_inlined: bool) {
     }
 }
 
+/// How inlined frames are outlined, in the graph and in the legend.
+const DASH_COLOR: &str = "#333";
+const DASHES: &str = "3 2";
+
+/// One legend entry.
+struct Swatch<'a> {
+    label: &'a str,
+    fill: Color,
+    /// Outlined as inlined frames are.
+    dashed: bool,
+}
+
 /// The legend (left) and footer (right), in a row under the old bottom.
-fn bottom_row(legend: &[(String, Color)], decorations: &Decorations, top: usize) -> String {
+fn bottom_row(legend: &[Swatch], decorations: &Decorations, top: usize) -> String {
     let y = top + ROW_HEIGHT / 2;
     let mut row = String::from("<g id=\"legend\">");
     let mut x = 10.0;
-    for (label, color) in legend {
-        let dashed = match label.starts_with("inlined") {
-            true => " stroke=\"#333\" stroke-dasharray=\"3 2\"",
-            false => "",
+    for swatch in legend {
+        let dashed = match swatch.dashed {
+            true => format!(" stroke=\"{DASH_COLOR}\" stroke-dasharray=\"{DASHES}\""),
+            false => String::new(),
         };
         let _ = write!(
             row,
             "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" rx=\"2\" \
              fill=\"rgb({},{},{})\"{dashed}/><text x=\"{}\" y=\"{}\">{}</text>",
             y - 8,
-            color.r,
-            color.g,
-            color.b,
+            swatch.fill.r,
+            swatch.fill.g,
+            swatch.fill.b,
             x + 16.0,
             y + 2,
-            escape(label)
+            escape(swatch.label)
         );
-        x += 16.0 + label.chars().count() as f64 * FONT_SIZE * FONT_WIDTH + 18.0;
+        x += 16.0 + swatch.label.chars().count() as f64 * FONT_SIZE * FONT_WIDTH + 18.0;
     }
     if let Some(footer) = &decorations.footer {
         let _ = write!(
@@ -318,8 +340,9 @@ function update_text_for_elements(elements) {
 }
 ]]></script>"#;
 
-/// The value of the first ` name="…"` in `text`.
-fn attribute<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+/// The value of the first ` name="…"` in `text` (an SVG element's text,
+/// or a whole document).
+pub(crate) fn attribute<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     let key = format!(" {name}=\"");
     let start = text.find(&key)? + key.len();
     let len = text[start..].find('"')?;

@@ -54,6 +54,10 @@ pub struct Folded {
 /// them), so the flame graph's total still matches pprof's.
 pub const NO_STACK_FRAME: &str = "[no stack]";
 
+/// Added to a frame's name, when drawing, if the function was inlined
+/// into its caller (pprof's `-traces` mark).
+pub const INLINE_MARK: &str = " (inline)";
+
 /// A frame about which the profile says nothing (pprof's name for it too).
 pub const UNKNOWN_FRAME: &str = "<unknown>";
 
@@ -205,7 +209,7 @@ fn location_frame_text(
         text.push_str(name.as_deref().unwrap_or(UNKNOWN_FRAME));
         // Every line but the outermost was inlined into the one before.
         if i > 0 && options.mark_inlined {
-            text.push_str(crate::palette::INLINE_MARK);
+            text.push_str(INLINE_MARK);
         }
     }
     text

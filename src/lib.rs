@@ -156,7 +156,7 @@ pub fn run(config: &Config) -> Result<(), Error> {
             return Ok(());
         }
     }
-    let folded = fold_for(&new.profile, config, &input, !config.raw)?;
+    let folded = fold_for(&new.profile, &config.fold, &input, !config.raw)?;
     if config.raw {
         let mut text = Vec::new();
         fold::write_folded(&folded, &mut text).map_err(Error::Stdout)?;
@@ -308,8 +308,8 @@ fn run_diff(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
             return Ok(());
         }
     }
-    let after = fold_for(&new.profile, config, &input, !config.raw)?;
-    let before = fold_for(&base.profile, config, &base_input, !config.raw)?;
+    let after = fold_for(&new.profile, &config.fold, &input, !config.raw)?;
+    let before = fold_for(&base.profile, &config.fold, &base_input, !config.raw)?;
     let difference = compare(&before, &after, config, &base_input)?;
     if config.raw {
         let mut text = Vec::new();
@@ -352,7 +352,7 @@ fn run_hunt(config: &Config, hunt: &Hunt) -> Result<(), Error> {
         let saved = directory.join(format!("{stem}-{step}.pb.gz"));
         let loaded = load(&config.sources, config, Some(&saved))?.expect("no --memstats here");
         let input = loaded.names.join(", ");
-        steps.push(fold_for(&loaded.profile, config, &input, true)?);
+        steps.push(fold_for(&loaded.profile, &config.fold, &input, true)?);
         eprintln!(
             "torch: {}",
             hunt_line(step, hunt.count, started.elapsed(), &steps)
@@ -399,17 +399,17 @@ fn hunt_line(step: usize, count: usize, at: std::time::Duration, steps: &[Folded
     line
 }
 
-/// Folds a prepared profile as the command line asks; for `drawing`,
-/// with inlined frames marked.
+/// Folds a prepared profile with `options` (the command line's, or one
+/// sample type of them); for `drawing`, with inlined frames marked.
 pub(crate) fn fold_for(
     profile: &Profile,
-    config: &Config,
+    options: &FoldOptions,
     input: &str,
     drawing: bool,
 ) -> Result<Folded, Error> {
     let options = FoldOptions {
         mark_inlined: drawing,
-        ..config.fold.clone()
+        ..options.clone()
     };
     fold::fold(profile, &options).map_err(|source| Error::Fold {
         input: input.to_owned(),

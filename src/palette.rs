@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use inferno::flamegraph::color::{Color, PaletteMap};
 
+use crate::fold::INLINE_MARK;
 use crate::goname;
 use crate::profile::Profile;
 
@@ -24,9 +25,6 @@ const ROOT: Color = Color {
     g: 0xc8,
     b: 0xc8,
 };
-
-/// Added to a frame's name when the function was inlined into its caller.
-pub const INLINE_MARK: &str = " (inline)";
 
 /// One class of frame: how to recognise it, what the legend calls it, and
 /// its colour family.
@@ -170,9 +168,12 @@ pub struct PaletteError {
 }
 
 impl GoPalette {
-    /// The palette compiled in from `colors/go.palette`.
-    pub fn builtin() -> GoPalette {
-        GoPalette::parse(BUILTIN).expect("colors/go.palette is checked by a unit test")
+    /// The palette compiled in from `colors/go.palette`, parsed once.
+    pub fn builtin() -> &'static GoPalette {
+        static PARSED: std::sync::OnceLock<GoPalette> = std::sync::OnceLock::new();
+        PARSED.get_or_init(|| {
+            GoPalette::parse(BUILTIN).expect("colors/go.palette is checked by a unit test")
+        })
     }
 
     /// Parses palette text (see `colors/go.palette` for the format).

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use inferno::flamegraph::color::{BackgroundColor, BasicPalette, Palette, PaletteMap};
 use inferno::flamegraph::{self, Direction};
 
-use crate::decorate::{self, Decorations};
+use crate::decorate::{self, attribute, Decorations};
 use crate::fold::Folded;
 use crate::palette::{GoPalette, Program};
 use crate::units;
@@ -117,7 +117,7 @@ pub fn render_program(
     inferno_options.notes = notes(options, &folded.sample_type);
     // Plain, so decorate can find the value in each tooltip and say it
     // in human units (a mean says so there).
-    inferno_options.count_name = count_name_of(&folded.sample_type, false);
+    inferno_options.count_name = count_name_of(&folded.sample_type);
     inferno_options.image_width = Some(options.width);
     inferno_options.min_width = options.min_width;
     // Colours come from the names, never from a random generator, so the
@@ -164,7 +164,7 @@ pub fn render_program(
     let decorations = Decorations {
         unit: Some(decorate::Unit {
             unit: folded.sample_type.unit.clone(),
-            noun: count_name_of(&folded.sample_type, false),
+            noun: count_name_of(&folded.sample_type),
             mean: folded.mean,
         }),
         short: options.short,
@@ -256,13 +256,10 @@ pub fn subtitle(folded: &Folded) -> String {
     }
 }
 
-/// What the numbers in tooltips are: the unit, or for counts, what is counted.
-pub fn count_name(folded: &Folded) -> String {
-    count_name_of(&folded.sample_type, folded.mean)
-}
-
-fn count_name_of(t: &crate::profile::ValueType, mean: bool) -> String {
-    let base = match t.unit.as_str() {
+/// What the numbers in tooltips are: the unit, or for counts, what is
+/// counted. (A mean says so in the tooltip, see [`decorate::Unit`].)
+fn count_name_of(t: &crate::profile::ValueType) -> String {
+    match t.unit.as_str() {
         "count" | "" => match t.name.as_str() {
             "alloc_objects" | "inuse_objects" | "objects" => "objects".to_owned(),
             "goroutine" | "goroutines" => "goroutines".to_owned(),
@@ -273,11 +270,6 @@ fn count_name_of(t: &crate::profile::ValueType, mean: bool) -> String {
             other => other.to_owned(),
         },
         unit => unit.to_owned(),
-    };
-    if mean {
-        format!("{base} (mean)")
-    } else {
-        base
     }
 }
 
@@ -331,7 +323,7 @@ pub fn render_diff(
     };
     inferno_options.subtitle = Some(diff_subtitle(diff, options.note.as_deref()));
     inferno_options.notes = notes(options, &diff.sample_type);
-    inferno_options.count_name = count_name_of(&diff.sample_type, false);
+    inferno_options.count_name = count_name_of(&diff.sample_type);
     inferno_options.image_width = Some(options.width);
     inferno_options.min_width = options.min_width;
     inferno_options.no_sort = true;
@@ -490,14 +482,6 @@ fn rewrite_titles(
     out
 }
 
-/// The value of ` name="…"` in an SVG element's text.
-fn attribute<'a>(chunk: &'a str, name: &str) -> Option<&'a str> {
-    let key = format!(" {name}=\"");
-    let start = chunk.find(&key)? + key.len();
-    let len = chunk[start..].find('"')?;
-    Some(&chunk[start..start + len])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,7 +503,7 @@ mod tests {
     fn subtitle_states_the_total() {
         let f = folded(vec![("a", 1024), ("b", 512)], 1536);
         assert_eq!(subtitle(&f), "inuse_space — 1.5 kB total");
-        assert_eq!(count_name(&f), "bytes");
+        assert_eq!(count_name_of(&f.sample_type), "bytes");
     }
 
     #[test]

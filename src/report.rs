@@ -24,7 +24,8 @@ struct Graph {
     total: i64,
     /// The SVG's file name; `None` when the type has nothing to draw.
     file: Option<String>,
-    top: Option<top::Top>,
+    /// pprof's top table, first rows only.
+    top: top::Top,
 }
 
 /// One profile and its graphs.
@@ -87,11 +88,7 @@ fn draw_profile(
             selection: SampleSelection::Named(sample_type.name.clone()),
             ..config.fold.clone()
         };
-        let per_type = Config {
-            fold: fold.clone(),
-            ..config.clone()
-        };
-        let folded = crate::fold_for(&loaded.profile, &per_type, &input, true)?;
+        let folded = crate::fold_for(&loaded.profile, &fold, &input, true)?;
         let table = top::top_with(
             &loaded.profile,
             &fold,
@@ -107,11 +104,11 @@ fn draw_profile(
         let drawable = folded.stacks.iter().any(|&(_, value)| value > 0);
         let file = drawable.then(|| format!("{stem}-{}.svg", file_part(&sample_type.name)));
         if let Some(file) = &file {
-            let mut options = crate::drawing_options(&per_type, loaded);
+            let mut options = crate::drawing_options(config, loaded);
             if options.title.is_none() {
                 options.title = Some(format!("{input}: {}", sample_type.name));
             }
-            let svg = crate::draw(&folded, &per_type, &options, &program, &input)?;
+            let svg = crate::draw(&folded, config, &options, &program, &input)?;
             output::write(&output::Destination::File(directory.join(file)), &svg)?;
         }
         graphs.push(Graph {
@@ -119,7 +116,7 @@ fn draw_profile(
             unit: sample_type.unit.clone(),
             total: folded.total,
             file,
-            top: Some(table),
+            top: table,
         });
     }
     Ok(Drawn {
@@ -259,9 +256,10 @@ fn summary_md(drawn: &[Drawn]) -> String {
                 None => " — no samples".to_owned(),
             };
             let _ = writeln!(md, "\n### {}: {total} total{link}\n", graph.sample_type);
-            let Some(table) = graph.top.as_ref().filter(|t| !t.rows.is_empty()) else {
+            let table = &graph.top;
+            if table.rows.is_empty() {
                 continue;
-            };
+            }
             md.push_str("| flat | flat% | cum | cum% | function |\n|---:|---:|---:|---:|:---|\n");
             let percent = |value: i64| match table.total {
                 0 => "0%".to_owned(),

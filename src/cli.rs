@@ -351,6 +351,7 @@ impl Args {
                 lines: self.lines,
                 no_inlines: self.no_inlines,
                 mark_inlined: false,
+                reverse: false,
             },
             render: RenderOptions {
                 colors: self.colors,

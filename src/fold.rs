@@ -1,14 +1,17 @@
-//! Profiles → folded stacks (`root;child;leaf value`) for one sample type.
+//! Profiles → call trees, and folded stacks (`root;child;leaf value`) as an
+//! output format.
 //!
-//! Owns the choice of sample type (pprof's rules), the walk from root to leaf
-//! over locations and their inlined lines, and the cleaning of frame names so
-//! they survive the folded text format.
+//! Owns the choice of sample type (pprof's rules), the naming of frames
+//! (made once per distinct frame and interned), and the one pass over the
+//! samples that adds each sample's values to its stack's node in a
+//! [`CallTree`]: every sample type at once, no string per sample. Folded
+//! text is written from the tree, sorted, at the edge.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use crate::profile::{Line, Location, Profile, ValueType};
+use crate::tree::{CallTree, FastMap, FrameId, NodeId, TreeError, ROOT};
 
 /// Which sample type to fold, as the user asked for it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -36,18 +39,69 @@ pub struct FoldOptions {
     /// Name inlined frames `name (inline)`, so a flame graph can show them
     /// apart. Off for folded text, which keeps pprof's names.
     pub mark_inlined: bool,
+    /// Stacks leaf first (a flame graph's `--reverse`).
+    pub reverse: bool,
 }
 
-/// Folded stacks of one sample type, sorted by stack, zero values left out.
+/// Which values of a tree to show: one sample type, or its mean per event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measure {
+    /// The sample type's position in the profile (and the tree's column).
+    pub index: usize,
+    pub sample_type: ValueType,
+    /// Divided by the first sample type's values (a count of events).
+    pub mean: bool,
+}
+
+impl Measure {
+    /// The value shown for a node with these `values` (one per sample type).
+    pub fn of(&self, values: &[i64]) -> i64 {
+        reduce(values[self.index], values[0], self.mean)
+    }
+
+    /// The value shown for `node` of `tree`.
+    pub fn at(&self, tree: &CallTree, node: NodeId) -> i64 {
+        self.of(tree.values(node))
+    }
+
+    /// The total pprof reports: the sum of the values' sizes over all
+    /// samples, including those without a stack; for a mean, that sum over
+    /// the total events.
+    pub fn total(&self, tree: &CallTree) -> i64 {
+        reduce(tree.abs_sum(self.index), tree.sum(0), self.mean)
+    }
+}
+
+/// Folded stacks of one sample type, sorted by stack, zero values left out:
+/// a tree written out as text, for tests and library users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folded {
     pub sample_type: ValueType,
     pub mean: bool,
     pub stacks: Vec<(String, i64)>,
-    /// The total pprof reports for this sample type: the sum of the values'
-    /// sizes over all samples, including those without a stack; for a mean,
-    /// that sum over the total events.
+    /// The total pprof reports for this sample type (see [`Measure::total`]).
     pub total: i64,
+}
+
+impl Folded {
+    /// The lines of `tree` for `measure`.
+    pub fn from_tree(tree: &CallTree, measure: &Measure) -> Folded {
+        let mut stacks = Vec::new();
+        tree.for_each_sorted(
+            |node| measure.at(tree, node) != 0,
+            |stack, node| {
+                stacks.push((stack.to_owned(), measure.at(tree, node)));
+                Ok(())
+            },
+        )
+        .expect("collecting lines cannot fail");
+        Folded {
+            sample_type: measure.sample_type.clone(),
+            mean: measure.mean,
+            stacks,
+            total: measure.total(tree),
+        }
+    }
 }
 
 /// Shown for samples recorded without any stack (goroutine profiles have
@@ -68,6 +122,8 @@ pub enum FoldError {
     UnknownSampleType { asked: String, available: String },
     #[error("--mean needs a count as the first sample type, and the profile has only one type")]
     MeanWithoutCount,
+    #[error(transparent)]
+    Tree(#[from] TreeError),
 }
 
 /// Picks the sample type index `selection` names in `profile`.
@@ -92,46 +148,97 @@ pub fn select_sample_type(
     }
 }
 
-/// Folds `profile`'s samples into stacks of the chosen sample type.
-pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldError> {
-    // pprof prunes the profile's drop_frames before any report.
-    let pruned = crate::profile::pruned(profile);
-    let profile: &Profile = pruned.as_ref();
+/// What `options` asks to show of `profile`.
+pub fn measure(profile: &Profile, options: &FoldOptions) -> Result<Measure, FoldError> {
     let index = select_sample_type(profile, &options.selection)?;
     if options.mean && index == 0 {
         return Err(FoldError::MeanWithoutCount);
     }
-    let frames = location_frames(profile, options);
-    let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
-    let (mut total, mut total_events) = (0i64, 0i64);
-    let mut stack = String::new();
-    for sample in &profile.samples {
-        let value = sample.values[index];
-        let events = if options.mean { sample.values[0] } else { 0 };
-        // pprof's total counts negative values (delta and diff profiles)
-        // by their size.
-        total = total.saturating_add(value.saturating_abs());
-        total_events = total_events.saturating_add(events);
-        build_stack(&mut stack, &sample.locations, &frames);
-        let entry = match sums.get_mut(stack.as_str()) {
-            Some(entry) => entry,
-            None => sums.entry(stack.clone()).or_default(),
-        };
-        entry.0 = entry.0.saturating_add(value);
-        entry.1 = entry.1.saturating_add(events);
-    }
-    let mut stacks: Vec<(String, i64)> = sums
-        .into_iter()
-        .map(|(stack, (value, events))| (stack, reduce(value, events, options.mean)))
-        .filter(|&(_, value)| value != 0)
-        .collect();
-    stacks.sort_unstable();
-    Ok(Folded {
+    Ok(Measure {
+        index,
         sample_type: profile.sample_types[index].clone(),
         mean: options.mean,
-        stacks,
-        total: reduce(total, total_events, options.mean),
     })
+}
+
+/// The call tree of `profile`: one pass over the samples, every sample
+/// type kept (the sample type choice of `options` is not used here).
+pub fn tree(profile: &Profile, options: &FoldOptions) -> Result<CallTree, FoldError> {
+    // pprof prunes the profile's drop_frames before any report.
+    let pruned = crate::profile::pruned(profile);
+    let profile: &Profile = pruned.as_ref();
+    let mut tree = CallTree::new(profile.sample_types.len());
+    let frames = LocationFrames::new(profile, options, &mut tree)?;
+    let no_stack = tree.frames.intern(NO_STACK_FRAME)?;
+    for sample in &profile.samples {
+        let mut node = ROOT;
+        if sample.locations.is_empty() {
+            node = tree.child(ROOT, no_stack)?;
+        } else if options.reverse {
+            for &location in &sample.locations {
+                for &frame in frames.of(location).iter().rev() {
+                    node = tree.child(node, frame)?;
+                }
+            }
+        } else {
+            for &location in sample.locations.iter().rev() {
+                for &frame in frames.of(location) {
+                    node = tree.child(node, frame)?;
+                }
+            }
+        }
+        tree.add(node, &sample.values);
+    }
+    tree.finish();
+    Ok(tree)
+}
+
+/// Folds `profile`'s samples into sorted stacks of the chosen sample type.
+pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldError> {
+    let measure = measure(profile, options)?;
+    let tree = tree(profile, options)?;
+    Ok(Folded::from_tree(&tree, &measure))
+}
+
+/// Writes `stack value` lines, sorted by stack, one per stack whose value
+/// is not zero.
+pub fn write_folded(tree: &CallTree, measure: &Measure, out: impl Write) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let mut number = itoa_buffer();
+    tree.for_each_sorted(
+        |node| measure.at(tree, node) != 0,
+        |stack, node| {
+            out.write_all(stack.as_bytes())?;
+            out.write_all(b" ")?;
+            out.write_all(format_i64(&mut number, measure.at(tree, node)))?;
+            out.write_all(b"\n")
+        },
+    )?;
+    out.flush()
+}
+
+/// Room for any i64 in decimal.
+fn itoa_buffer() -> [u8; 20] {
+    [0; 20]
+}
+
+/// `value` in decimal, without an allocation.
+pub(crate) fn format_i64(buffer: &mut [u8; 20], value: i64) -> &[u8] {
+    let mut at = buffer.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    &buffer[at..]
 }
 
 /// A value, or a mean per event truncated like pprof's integer division.
@@ -139,24 +246,120 @@ fn reduce(value: i64, events: i64, mean: bool) -> i64 {
     match (mean, events) {
         (false, _) => value,
         (true, 0) => 0,
-        (true, events) => value / events,
+        (true, events) => value.checked_div(events).unwrap_or(i64::MAX),
     }
 }
 
-/// Each location's frames as folded text, root-side first (`outer;inlined`).
-fn location_frames(profile: &Profile, options: &FoldOptions) -> Vec<String> {
-    profile
-        .locations
-        .iter()
-        .map(|location| {
-            // The last line is the function the code physically belongs to.
-            let lines = match options.no_inlines {
-                true => &location.lines[location.lines.len().saturating_sub(1)..],
-                false => &location.lines[..],
+/// Each location's frames, root-side first (`outer`, then what was inlined
+/// into it), as interned frame ids.
+struct LocationFrames {
+    ids: Vec<FrameId>,
+    /// Per location: where its frames start in `ids`, and how many.
+    spans: Vec<(usize, usize)>,
+}
+
+impl LocationFrames {
+    fn new(
+        profile: &Profile,
+        options: &FoldOptions,
+        tree: &mut CallTree,
+    ) -> Result<LocationFrames, TreeError> {
+        let mut namer = Namer {
+            profile,
+            options,
+            named: FastMap::default(),
+        };
+        let mut ids = Vec::new();
+        let mut spans = Vec::with_capacity(profile.locations.len());
+        for location in &profile.locations {
+            let start = ids.len();
+            namer.location_frames(location, tree, &mut ids)?;
+            spans.push((start, ids.len() - start));
+        }
+        Ok(LocationFrames { ids, spans })
+    }
+
+    fn of(&self, location: usize) -> &[FrameId] {
+        let (start, len) = self.spans[location];
+        &self.ids[start..start + len]
+    }
+}
+
+/// Makes each distinct frame's display name once.
+struct Namer<'a> {
+    profile: &'a Profile,
+    options: &'a FoldOptions,
+    /// (function, line when named by line, marked inlined) → frame.
+    named: FastMap<(usize, i64, bool), FrameId>,
+}
+
+impl Namer<'_> {
+    /// Pushes `location`'s frames. Named lines become frames; a line
+    /// without a name shows as `<unknown>`, as pprof shows it. A location
+    /// with no name at all shows its address, unless that is 0 or Go's
+    /// all-ones padding, which mean nothing either.
+    fn location_frames(
+        &mut self,
+        location: &Location,
+        tree: &mut CallTree,
+        ids: &mut Vec<FrameId>,
+    ) -> Result<(), TreeError> {
+        // The last line is the function the code physically belongs to.
+        let lines: &[Line] = match self.options.no_inlines {
+            true => &location.lines[location.lines.len().saturating_sub(1)..],
+            false => &location.lines[..],
+        };
+        let named = |line: &Line| {
+            line.function
+                .filter(|&f| !self.profile.functions[f].name.is_empty())
+        };
+        if lines.iter().all(|line| named(line).is_none()) {
+            let frame = match location.address {
+                0 | u64::MAX => Cow::Borrowed(UNKNOWN_FRAME),
+                address => Cow::Owned(format!("0x{address:x}")),
             };
-            location_frame_text(profile, location, lines, options)
-        })
-        .collect()
+            let id = tree.frames.intern(&frame)?;
+            ids.extend(std::iter::repeat_n(id, lines.len().max(1)));
+            return Ok(());
+        }
+        for (i, line) in lines.iter().rev().enumerate() {
+            // Every line but the outermost was inlined into the one before.
+            let inlined = i > 0 && self.options.mark_inlined;
+            let id = match named(line) {
+                Some(function) => self.function_frame(function, line.line, inlined, tree)?,
+                None if inlined => tree
+                    .frames
+                    .intern(&format!("{UNKNOWN_FRAME}{INLINE_MARK}"))?,
+                None => tree.frames.intern(UNKNOWN_FRAME)?,
+            };
+            ids.push(id);
+        }
+        Ok(())
+    }
+
+    fn function_frame(
+        &mut self,
+        function: usize,
+        line: i64,
+        inlined: bool,
+        tree: &mut CallTree,
+    ) -> Result<FrameId, TreeError> {
+        let line = if self.options.lines { line } else { 0 };
+        if let Some(&id) = self.named.get(&(function, line, inlined)) {
+            return Ok(id);
+        }
+        let function_info = &self.profile.functions[function];
+        let mut name = match self.options.lines {
+            true => clean_frame_name(&line_frame_name(function_info, line)).into_owned(),
+            false => clean_frame_name(&function_info.name).into_owned(),
+        };
+        if inlined {
+            name.push_str(INLINE_MARK);
+        }
+        let id = tree.frames.intern(&name)?;
+        self.named.insert((function, line, inlined), id);
+        Ok(id)
+    }
 }
 
 /// `function file:line` as pprof names a frame with `-lines`: the line when
@@ -166,66 +369,6 @@ fn line_frame_name(function: &crate::profile::Function, line: i64) -> String {
         ("", _) => function.name.clone(),
         (file, 0) => format!("{} {file}", function.name),
         (file, line) => format!("{} {file}:{line}", function.name),
-    }
-}
-
-/// Named lines become frames; a line without a name shows as `<unknown>`,
-/// as pprof shows it. A location with no name at all shows its address,
-/// unless that is 0 or Go's all-ones padding, which mean nothing either.
-fn location_frame_text(
-    profile: &Profile,
-    location: &Location,
-    lines: &[Line],
-    options: &FoldOptions,
-) -> String {
-    let names: Vec<Option<Cow<str>>> = lines
-        .iter()
-        .rev()
-        .map(|line| {
-            let function = &profile.functions[line.function?];
-            if function.name.is_empty() {
-                return None;
-            }
-            Some(match options.lines {
-                true => {
-                    Cow::Owned(clean_frame_name(&line_frame_name(function, line.line)).into_owned())
-                }
-                false => clean_frame_name(&function.name),
-            })
-        })
-        .collect();
-    if names.iter().all(Option::is_none) {
-        let frame = match location.address {
-            0 | u64::MAX => UNKNOWN_FRAME.to_owned(),
-            address => format!("0x{address:x}"),
-        };
-        return vec![frame; names.len().max(1)].join(";");
-    }
-    let mut text = String::new();
-    for (i, name) in names.iter().enumerate() {
-        if i > 0 {
-            text.push(';');
-        }
-        text.push_str(name.as_deref().unwrap_or(UNKNOWN_FRAME));
-        // Every line but the outermost was inlined into the one before.
-        if i > 0 && options.mark_inlined {
-            text.push_str(INLINE_MARK);
-        }
-    }
-    text
-}
-
-/// Joins a sample's locations (leaf first in the profile) root first.
-fn build_stack(stack: &mut String, locations: &[usize], frames: &[String]) {
-    stack.clear();
-    for (i, &location) in locations.iter().rev().enumerate() {
-        if i > 0 {
-            stack.push(';');
-        }
-        stack.push_str(&frames[location]);
-    }
-    if stack.is_empty() {
-        stack.push_str(NO_STACK_FRAME);
     }
 }
 
@@ -261,14 +404,6 @@ fn ends_with_space_digits(name: &str) -> bool {
         .take_while(|b| b.is_ascii_digit())
         .count();
     digits > 0 && bytes.len() > digits && bytes[bytes.len() - digits - 1] == b' '
-}
-
-/// Writes `stack value` lines, one per stack.
-pub fn write_folded(folded: &Folded, mut out: impl Write) -> io::Result<()> {
-    for (stack, value) in &folded.stacks {
-        writeln!(out, "{stack} {value}")?;
-    }
-    out.flush()
 }
 
 #[cfg(test)]
@@ -333,6 +468,7 @@ mod tests {
             lines: false,
             no_inlines: false,
             mark_inlined: false,
+            reverse: false,
         };
         fold(profile, &options).unwrap()
     }

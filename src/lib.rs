@@ -1,9 +1,12 @@
 //! torch: flame graphs from Go pprof profiles.
 //!
 //! The pipeline, one module per stage: [`source`] reads what the user named,
-//! [`profile`] decodes it into the model, [`fold`] turns samples into folded
-//! stacks for one sample type, [`render`] draws them with inferno, and
-//! [`output`] writes the result. [`run`] wires the stages for a [`Config`].
+//! [`profile`] decodes it into the model, [`symbolize`] names what the
+//! profile left unnamed, [`fold`] builds the [`tree::CallTree`] of its
+//! stacks, [`render`] draws what of it can be seen with inferno, and
+//! [`output`] writes the result. The modes (a graph, a comparison, a leak
+//! hunt, the top table, MemStats, a report folder) live in [`mode`]; this
+//! file holds the [`Config`], the load step they share and [`run`].
 
 pub mod buildinfo;
 pub mod cli;
@@ -14,29 +17,29 @@ pub mod fetch;
 pub mod filter;
 pub mod fold;
 pub mod goname;
+pub mod mode;
 pub mod output;
 pub mod palette;
 pub mod profile;
 pub mod progress;
 pub mod render;
-pub mod report;
 pub mod source;
 pub mod symbolize;
 pub mod top;
+pub mod tree;
 pub mod units;
 
 use std::path::{Path, PathBuf};
 
-use inferno::flamegraph::color::PaletteMap;
-
 pub use error::Error;
 use fetch::FetchOptions;
-use fold::{FoldOptions, Folded};
+use fold::{FoldOptions, Measure};
 use output::Destination;
 use profile::Profile;
 use progress::{Feedback, Progress};
 use render::RenderOptions;
 use source::{Origin, RawProfile, Source};
+use tree::CallTree;
 
 /// `--every D --count N`: a leak hunt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,35 +140,26 @@ impl Default for Config {
 pub fn run(config: &Config) -> Result<(), Error> {
     check_outputs(config)?;
     if let Some(hunt) = &config.hunt {
-        return run_hunt(config, hunt);
+        return mode::hunt::run(config, hunt);
     }
     if let Some(directory) = &config.output_dir {
-        return report::write_all(config, directory);
+        return mode::report::write_all(config, directory);
     }
-    let Some(new) = load(&config.sources, config, config.save.as_deref())? else {
-        return Ok(()); // --memstats printed what it had to say
-    };
+    if config.memstats {
+        return mode::memstats::run(config);
+    }
+    let new = load(&config.sources, config, config.save.as_deref())?;
     if !config.base.is_empty() {
-        let base = load(&config.base, config, None)?.expect("--memstats returns early");
-        return run_diff(&base, &new, config);
+        let base = load(&config.base, config, None)?;
+        return mode::diff::run(&base, &new, config);
     }
-    let input = new.names.join(", ");
     if let Some(request) = config.top {
-        print_top(&new.profile, config, request, &input)?;
+        mode::top::print(&new.profile, config, request, &new.input())?;
         if !config.draw_with_top {
             return Ok(());
         }
     }
-    let folded = fold_for(&new.profile, &config.fold, &input, !config.raw)?;
-    if config.raw {
-        let mut text = Vec::new();
-        fold::write_folded(&folded, &mut text).map_err(Error::Stdout)?;
-        return output::write_stdout(&text);
-    }
-    let render_options = drawing_options(config, &new);
-    let program = program_for(&new, config);
-    let svg = draw(&folded, config, &render_options, &program, &input)?;
-    output::write(&config.output, &svg)
+    mode::draw::run(&new, config)
 }
 
 /// The command line's render options, plus how, where and when `loaded`
@@ -231,21 +225,32 @@ pub(crate) struct Loaded {
     pub(crate) profile: Profile,
 }
 
-/// Reads `sources` and prepares them as pprof does before a report;
-/// `None` when `--memstats` printed its summary instead.
-fn load(
+impl Loaded {
+    /// The inputs, as errors and notes name them.
+    pub(crate) fn input(&self) -> String {
+        self.names.join(", ")
+    }
+}
+
+/// Reads and decodes `sources` (the binary, when the first names one, is
+/// kept with each).
+pub(crate) fn read_all(
     sources: &[String],
     config: &Config,
-    save_to: Option<&Path>,
-) -> Result<Option<Loaded>, Error> {
+) -> Result<(Vec<RawProfile>, Vec<Profile>), Error> {
     let (binary, sources) = source::resolve(sources, config.seconds)?;
     let binary = config.binary.clone().or(binary);
     let collected = collect(&sources, binary.as_deref(), config);
-    let (raws, mut profiles) = decode_all(collected, config.max_size)?;
-    if config.memstats {
-        print_memstats(&raws, config.max_size)?;
-        return Ok(None);
-    }
+    decode_all(collected, config.max_size)
+}
+
+/// Reads `sources` and prepares them as pprof does before a report.
+pub(crate) fn load(
+    sources: &[String],
+    config: &Config,
+    save_to: Option<&Path>,
+) -> Result<Loaded, Error> {
+    let (raws, mut profiles) = read_all(sources, config)?;
     for (raw, profile) in raws.iter().zip(&mut profiles) {
         name_addresses(raw, profile, config)?;
     }
@@ -258,11 +263,11 @@ fn load(
         save(path, &raws, &profile)?;
     }
     prepare(&mut profile, config, &names.join(", "))?;
-    Ok(Some(Loaded {
+    Ok(Loaded {
         raws,
         names,
         profile,
-    }))
+    })
 }
 
 /// What pprof does to a profile before any report: prune the profile's
@@ -282,222 +287,36 @@ pub(crate) fn prepare(profile: &mut Profile, config: &Config, input: &str) -> Re
     Ok(())
 }
 
-/// `--base`: the new profile against the base, as a differential graph,
-/// two-column folded lines, or pprof's top table of the difference.
-fn run_diff(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
-    let input = new.names.join(", ");
-    let base_input = base.names.join(", ");
-    if base.profile.sample_types != new.profile.sample_types {
-        return Err(Error::Merge {
-            input: base_input,
-            source: profile::MergeError::SampleTypes {
-                first: new.profile.sample_type_names(),
-                found: base.profile.sample_type_names(),
-            },
-        });
-    }
-    if let Some(request) = config.top {
-        // pprof's -base: the base's samples, negated, beside the new ones.
-        let difference = profile::merge(vec![new.profile.clone(), negated(&base.profile)])
-            .map_err(|(_, source)| Error::Merge {
-                input: base_input.clone(),
-                source,
-            })?;
-        print_top(&difference, config, request, &input)?;
-        if !config.draw_with_top {
-            return Ok(());
-        }
-    }
-    let after = fold_for(&new.profile, &config.fold, &input, !config.raw)?;
-    let before = fold_for(&base.profile, &config.fold, &base_input, !config.raw)?;
-    let difference = compare(&before, &after, config, &base_input)?;
-    if config.raw {
-        let mut text = Vec::new();
-        diff::write_diff(&difference, &mut text).map_err(Error::Stdout)?;
-        return output::write_stdout(&text);
-    }
-    let options = drawing_options(config, new);
-    draw_diff(&difference, &options, &input, &config.output)
-}
-
-/// `--every D --count N`: takes N profiles D apart, saves each as received,
-/// and after each one draws it against the one before and against the
-/// first, so an interrupted hunt keeps everything it collected.
-fn run_hunt(config: &Config, hunt: &Hunt) -> Result<(), Error> {
-    let Destination::File(last_vs_first) = &config.output else {
-        return Err(Error::HuntNeedsFile);
+/// The call tree of a prepared profile with `options` (the command line's,
+/// or one sample type of them); for `drawing`, with inlined frames marked
+/// and, when the graph is reversed, leaf first.
+pub(crate) fn fold_tree(
+    profile: &Profile,
+    config: &Config,
+    drawing: bool,
+    input: &str,
+) -> Result<CallTree, Error> {
+    let options = FoldOptions {
+        mark_inlined: drawing,
+        reverse: drawing && config.render.reverse,
+        ..config.fold.clone()
     };
-    let directory = match last_vs_first.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let stem = last_vs_first
-        .file_stem()
-        .map_or_else(|| "torch".to_owned(), |s| s.to_string_lossy().into_owned());
-    let started = std::time::Instant::now();
-    let mut steps: Vec<Folded> = Vec::new();
-    for step in 1..=hunt.count {
-        if step > 1 {
-            let next = hunt.every * (step as u32 - 1);
-            let wait = next.saturating_sub(started.elapsed());
-            let what = format!("step {step} of {}", hunt.count);
-            let seconds = wait.as_secs_f64().ceil() as u64;
-            let feedback = match seconds {
-                0 => Feedback::Quiet,
-                _ => Feedback::detect(config.quiet),
-            };
-            let _progress = Progress::start(feedback, &what, seconds);
-            std::thread::sleep(wait);
-        }
-        let saved = directory.join(format!("{stem}-{step}.pb.gz"));
-        let loaded = load(&config.sources, config, Some(&saved))?.expect("no --memstats here");
-        let input = loaded.names.join(", ");
-        steps.push(fold_for(&loaded.profile, &config.fold, &input, true)?);
-        eprintln!(
-            "torch: {}",
-            hunt_line(step, hunt.count, started.elapsed(), &steps)
-        );
-        if let [.., previous, current] = &steps[..] {
-            let pair = directory.join(format!("{stem}-diff-{}-{step}.svg", step - 1));
-            for (before, path) in [(previous, pair), (&steps[0], last_vs_first.clone())] {
-                let difference = compare(before, current, config, &input)?;
-                draw_diff(
-                    &difference,
-                    &config.render,
-                    &input,
-                    &Destination::File(path),
-                )?;
-            }
-        }
-    }
-    Ok(())
+    fold::tree(profile, &options).map_err(|source| Error::Fold {
+        input: input.to_owned(),
+        source,
+    })
 }
 
-/// `step 2/4 at 30 s: inuse_space 19.3 MB (+9.7 MB since step 1, +9.7 MB since the first)`
-fn hunt_line(step: usize, count: usize, at: std::time::Duration, steps: &[Folded]) -> String {
-    let current = steps.last().expect("a step was taken");
-    let unit = &current.sample_type.unit;
-    let mut line = format!(
-        "step {step}/{count} at {} s: {} {}",
-        at.as_secs(),
-        current.sample_type.name,
-        units::human(current.total, unit)
-    );
-    if let [first, .., previous, _] | [first @ previous, _] = steps {
-        let change = |from: &Folded| {
-            let delta = current.total - from.total;
-            let sign = if delta > 0 { "+" } else { "" };
-            format!("{sign}{}", units::human(delta, unit))
-        };
-        line.push_str(&format!(
-            " ({} since step {}, {} since the first)",
-            change(previous),
-            step - 1,
-            change(first)
-        ));
-    }
-    line
-}
-
-/// Folds a prepared profile with `options` (the command line's, or one
-/// sample type of them); for `drawing`, with inlined frames marked.
-pub(crate) fn fold_for(
+/// The sample type (and mean) `options` asks for in `profile`.
+pub(crate) fn measure_for(
     profile: &Profile,
     options: &FoldOptions,
     input: &str,
-    drawing: bool,
-) -> Result<Folded, Error> {
-    let options = FoldOptions {
-        mark_inlined: drawing,
-        ..options.clone()
-    };
-    fold::fold(profile, &options).map_err(|source| Error::Fold {
+) -> Result<Measure, Error> {
+    fold::measure(profile, options).map_err(|source| Error::Fold {
         input: input.to_owned(),
         source,
     })
-}
-
-/// `after` against `before`, both folded for the same sample type.
-fn compare(
-    before: &Folded,
-    after: &Folded,
-    config: &Config,
-    input: &str,
-) -> Result<diff::Diff, Error> {
-    diff::diff(before, after, config.normalize).map_err(|source| Error::Diff {
-        input: input.to_owned(),
-        source,
-    })
-}
-
-/// Draws a differential graph to `destination`.
-fn draw_diff(
-    difference: &diff::Diff,
-    options: &RenderOptions,
-    input: &str,
-    destination: &Destination,
-) -> Result<(), Error> {
-    let mut svg = Vec::new();
-    render::render_diff(difference, options, &mut svg).map_err(|source| Error::Render {
-        input: input.to_owned(),
-        source,
-    })?;
-    output::write(destination, &svg)
-}
-
-/// The profile with every value negated, as pprof subtracts a base.
-fn negated(profile: &Profile) -> Profile {
-    let mut negated = profile.clone();
-    for sample in &mut negated.samples {
-        for value in &mut sample.values {
-            *value = value.saturating_neg();
-        }
-    }
-    negated
-}
-
-/// Prints pprof's top table for the chosen sample type.
-fn print_top(
-    profile: &Profile,
-    config: &Config,
-    request: TopRequest,
-    input: &str,
-) -> Result<(), Error> {
-    let options = top::TopOptions {
-        by_cum: request.by_cum,
-        node_count: request.rows.unwrap_or(0),
-        ..top::TopOptions::default()
-    };
-    let table = top::top_with(profile, &config.fold, &options).map_err(|source| Error::Fold {
-        input: input.to_owned(),
-        source,
-    })?;
-    let mut text = Vec::new();
-    top::write_top(&table, None, &mut text).map_err(Error::Stdout)?;
-    output::write_stdout(&text)
-}
-
-/// Prints the `runtime.MemStats` summary of each heap text profile.
-fn print_memstats(raws: &[RawProfile], max_size: u64) -> Result<(), Error> {
-    let mut text = String::new();
-    for raw in raws {
-        let input = raw.origin.name();
-        let stats = profile::memstats(&raw.bytes, max_size).map_err(|source| Error::Decode {
-            input: input.clone(),
-            source,
-        })?;
-        let stats = stats.ok_or_else(|| Error::NoMemStats {
-            input: input.clone(),
-        })?;
-        if raws.len() > 1 {
-            text.push_str(&format!("{input}:\n"));
-        }
-        text.push_str(&profile::memstats_summary(&stats));
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-    }
-    output::write_stdout(text.as_bytes())
 }
 
 /// Fails before any slow work when an output cannot be written.
@@ -688,36 +507,4 @@ pub fn decode(raw: &RawProfile, max_size: u64) -> Result<Profile, Error> {
         return Err(Error::NoSamples { input });
     }
     Ok(profile)
-}
-
-/// Renders the SVG, loading and saving the consistent palette when asked.
-pub(crate) fn draw(
-    folded: &Folded,
-    config: &Config,
-    options: &RenderOptions,
-    program: &palette::Program,
-    input: &str,
-) -> Result<Vec<u8>, Error> {
-    let mut palette = match &config.consistent_palette {
-        Some(path) => {
-            Some(
-                PaletteMap::load_from_file_or_empty(path).map_err(|source| Error::Read {
-                    path: path.clone(),
-                    source,
-                })?,
-            )
-        }
-        None => None,
-    };
-    let mut svg = Vec::new();
-    render::render_program(folded, options, program, palette.as_mut(), &mut svg).map_err(
-        |source| Error::Render {
-            input: input.to_owned(),
-            source,
-        },
-    )?;
-    if let (Some(path), Some(palette)) = (&config.consistent_palette, &palette) {
-        output::write_atomically(path, |file| palette.to_writer(file))?;
-    }
-    Ok(svg)
 }

@@ -1,6 +1,9 @@
-//! Folded stacks → interactive SVG, through inferno.
+//! Call trees → interactive SVG, through inferno.
 //!
-//! Owns everything about how the graph looks: palette choice (the Go
+//! Only what can be seen reaches inferno: subtrees narrower than the
+//! minimum width are handed over as one line each (see
+//! [`CallTree::visible_lines`]), so drawing costs what is drawn, not what
+//! the profile holds. Owns everything about how the graph looks: palette choice (the Go
 //! palette is torch's own, see [`crate::palette`]), titles, the subtitle
 //! with the sample type and total, the notes saying where the profile came
 //! from; [`crate::decorate`] then puts units in the tooltips, short labels
@@ -12,8 +15,11 @@ use inferno::flamegraph::color::{BackgroundColor, BasicPalette, Palette, Palette
 use inferno::flamegraph::{self, Direction};
 
 use crate::decorate::{self, attribute, Decorations};
-use crate::fold::Folded;
+use crate::diff::Diff;
+use crate::fold::Measure;
 use crate::palette::{GoPalette, Program};
+use crate::profile::ValueType;
+use crate::tree::{CallTree, Weight};
 use crate::units;
 
 /// Palettes torch accepts for `--colors`: its own `go`, then inferno's.
@@ -80,57 +86,76 @@ pub enum RenderError {
     Inferno(#[source] io::Error),
 }
 
-/// Renders `folded` as an SVG into `out`. `palette_map`, when given, fixes
-/// colours across runs (`--cp`) and learns the colours of new frames.
+/// Renders `measure` of `tree` as an SVG into `out`. `palette_map`, when
+/// given, fixes colours across runs (`--cp`) and learns the colours of new
+/// frames. The tree must have been folded leaf first when
+/// [`RenderOptions::reverse`] asks for it.
 pub fn render(
-    folded: &Folded,
+    tree: &CallTree,
+    measure: &Measure,
     options: &RenderOptions,
     palette_map: Option<&mut PaletteMap>,
     out: impl Write,
 ) -> Result<(), RenderError> {
-    render_program(folded, options, &Program::default(), palette_map, out)
+    render_program(
+        tree,
+        measure,
+        options,
+        &Program::default(),
+        palette_map,
+        out,
+    )
+}
+
+/// The lines inferno is given: `stack value`, and where the stack ends.
+fn drawn_lines(tree: &CallTree, measure: &Measure, min_width: f64) -> Vec<(String, usize)> {
+    let mut lines = Vec::new();
+    tree.visible_lines(
+        |node| measure.at(tree, node).max(0) as u64,
+        min_width,
+        |stack, width, _| lines.push((format!("{stack} {width}"), stack.len())),
+    );
+    lines
 }
 
 /// [`render`], knowing which module is the user's (for the Go palette).
 pub fn render_program(
-    folded: &Folded,
+    tree: &CallTree,
+    measure: &Measure,
     options: &RenderOptions,
     program: &Program,
     palette_map: Option<&mut PaletteMap>,
     out: impl Write,
 ) -> Result<(), RenderError> {
-    let lines: Vec<String> = folded
-        .stacks
-        .iter()
-        .filter(|&&(_, value)| value > 0)
-        .map(|(stack, value)| format!("{stack} {value}"))
-        .collect();
+    let sample_type = &measure.sample_type;
+    let lines = drawn_lines(tree, measure, options.min_width);
     if lines.is_empty() {
-        return Err(RenderError::Empty(folded.sample_type.name.clone()));
+        return Err(RenderError::Empty(sample_type.name.clone()));
     }
     let mut inferno_options = flamegraph::Options::default();
     inferno_options.title = title(options);
     inferno_options.subtitle = Some(match &options.note {
-        Some(note) => format!("{}, {note}", subtitle(folded)),
-        None => subtitle(folded),
+        Some(note) => format!("{}, {note}", subtitle(tree, measure)),
+        None => subtitle(tree, measure),
     });
-    inferno_options.notes = notes(options, &folded.sample_type);
+    inferno_options.notes = notes(options, sample_type);
     // Plain, so decorate can find the value in each tooltip and say it
     // in human units (a mean says so there).
-    inferno_options.count_name = count_name_of(&folded.sample_type);
+    inferno_options.count_name = count_name_of(sample_type);
     inferno_options.image_width = Some(options.width);
     inferno_options.min_width = options.min_width;
     // Colours come from the names, never from a random generator, so the
     // same profile always gives the same bytes.
     inferno_options.hash = options.hash;
     inferno_options.deterministic = !options.hash;
-    inferno_options.reverse_stack_order = options.reverse;
+    // The tree is already leaf first when reversed.
+    inferno_options.reverse_stack_order = false;
     if options.inverted {
         inferno_options.direction = Direction::Inverted;
     }
     let mut own_map = PaletteMap::default();
     let mut legend = Vec::new();
-    let palette_name = palette_name(folded, options);
+    let palette_name = palette_name(sample_type, options);
     if palette_name == "go" {
         // Every frame gets its Go colour up front; inferno only looks them up.
         let map = match palette_map {
@@ -138,7 +163,7 @@ pub fn render_program(
             None => &mut own_map,
         };
         let go = GoPalette::builtin();
-        let stacks = folded.stacks.iter().map(|(stack, _)| stack.as_str());
+        let stacks = lines.iter().map(|(line, end)| &line[..*end]);
         legend = go
             .fill(stacks, program, map)
             .into_iter()
@@ -156,16 +181,16 @@ pub fn render_program(
     let mut svg = Vec::new();
     flamegraph::from_lines(
         &mut inferno_options,
-        lines.iter().map(String::as_str),
+        lines.iter().map(|(line, _)| line.as_str()),
         &mut svg,
     )
     .map_err(RenderError::Inferno)?;
     let svg = String::from_utf8(svg).expect("inferno writes UTF-8");
     let decorations = Decorations {
         unit: Some(decorate::Unit {
-            unit: folded.sample_type.unit.clone(),
-            noun: count_name_of(&folded.sample_type),
-            mean: folded.mean,
+            unit: sample_type.unit.clone(),
+            noun: count_name_of(sample_type),
+            mean: measure.mean,
         }),
         short: options.short,
         width: options.width,
@@ -178,7 +203,7 @@ pub fn render_program(
 }
 
 /// What the SVG's notes record: source, sample type, collection time.
-fn notes(options: &RenderOptions, sample_type: &crate::profile::ValueType) -> String {
+fn notes(options: &RenderOptions, sample_type: &ValueType) -> String {
     let mut parts = Vec::new();
     if let Some(source) = &options.source {
         parts.push(format!("source: {source}"));
@@ -205,15 +230,14 @@ fn footer(options: &RenderOptions) -> Option<String> {
 }
 
 /// The palette asked for, or the one that suits the profile's unit.
-fn palette_name<'a>(folded: &Folded, options: &'a RenderOptions) -> &'a str {
+fn palette_name<'a>(sample_type: &ValueType, options: &'a RenderOptions) -> &'a str {
     options
         .colors
         .as_deref()
-        .unwrap_or_else(|| default_palette(folded))
+        .unwrap_or_else(|| default_palette(sample_type))
 }
 
-fn default_palette(folded: &Folded) -> &'static str {
-    let t = &folded.sample_type;
+fn default_palette(t: &ValueType) -> &'static str {
     let memory = units::is_memory(&t.unit) || t.name.ends_with("_objects");
     if memory {
         "mem"
@@ -233,18 +257,22 @@ fn title(options: &RenderOptions) -> String {
 /// `alloc_space — 2.37 GB total`; for a mean, the overall mean; for a
 /// profile with negative values (a delta of in-use memory), what grew and
 /// what shrank, since only growth can be drawn.
-pub fn subtitle(folded: &Folded) -> String {
-    let t = &folded.sample_type;
+pub fn subtitle(tree: &CallTree, measure: &Measure) -> String {
+    let t = &measure.sample_type;
     let human = |value| units::human(value, &t.unit);
-    let shrank: i64 = folded.stacks.iter().map(|&(_, v)| v.min(0)).sum();
-    if folded.mean {
+    let (mut grew, mut shrank) = (0i64, 0i64);
+    for node in tree.nodes() {
+        let value = measure.at(tree, node);
+        grew = grew.saturating_add(value.max(0));
+        shrank = shrank.saturating_add(value.min(0));
+    }
+    if measure.mean {
         format!(
             "mean {} — {} per event overall",
             t.name,
-            human(folded.total)
+            human(measure.total(tree))
         )
     } else if shrank < 0 {
-        let grew: i64 = folded.stacks.iter().map(|&(_, v)| v.max(0)).sum();
         format!(
             "{} — {} grew, {} shrank (growth drawn)",
             t.name,
@@ -252,13 +280,13 @@ pub fn subtitle(folded: &Folded) -> String {
             human(-shrank)
         )
     } else {
-        format!("{} — {} total", t.name, human(folded.total))
+        format!("{} — {} total", t.name, human(measure.total(tree)))
     }
 }
 
 /// What the numbers in tooltips are: the unit, or for counts, what is
 /// counted. (A mean says so in the tooltip, see [`decorate::Unit`].)
-fn count_name_of(t: &crate::profile::ValueType) -> String {
+fn count_name_of(t: &ValueType) -> String {
     match t.unit.as_str() {
         "count" | "" => match t.name.as_str() {
             "alloc_objects" | "inuse_objects" | "objects" => "objects".to_owned(),
@@ -273,49 +301,93 @@ fn count_name_of(t: &crate::profile::ValueType) -> String {
     }
 }
 
+/// A differential graph's line: the values before and after (each
+/// clamped at zero), how wide it is drawn (after, or before for a stack
+/// that vanished), and the largest change of one line in it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Change {
+    before: i64,
+    after: i64,
+    width: u64,
+    delta: u64,
+}
+
+impl Change {
+    fn of(diff: &Diff, node: crate::tree::NodeId) -> Change {
+        let (before, after) = diff.change(node);
+        let (before, after) = (before.max(0), after.max(0));
+        let (width, delta) = match after {
+            0 => (before as u64, before as u64),
+            _ => (after as u64, after.abs_diff(before)),
+        };
+        Change {
+            before,
+            after,
+            width,
+            delta,
+        }
+    }
+}
+
+impl Weight for Change {
+    fn width(&self) -> u64 {
+        self.width
+    }
+
+    fn combine(&mut self, other: &Self) {
+        self.before = self.before.saturating_add(other.before);
+        self.after = self.after.saturating_add(other.after);
+        self.width = self.width.saturating_add(other.width);
+        self.delta = self.delta.max(other.delta);
+    }
+}
+
+/// The line inferno reads for a differential `change`: `stack first
+/// second`, width from second, colour from second − first. A vanished
+/// stack gets width `before` and change `-before` (first = 2 × before). A
+/// folded subtree, never drawn, keeps its width and its largest change
+/// (inferno scales every colour by the largest change of any line).
+fn diff_line(stack: &str, change: &Change, folded: bool) -> String {
+    let (first, second) = match (folded, change.after) {
+        (true, _) => (change.width.saturating_add(change.delta), change.width),
+        (false, 0) => (2 * change.before as u64, change.before as u64),
+        (false, after) => (change.before as u64, after as u64),
+    };
+    format!("{stack} {first} {second}")
+}
+
 /// Renders a differential flame graph: frame widths from the new profile,
 /// colour from the change (red grew, blue shrank, stronger for larger
 /// changes), tooltips with `before → after (±change)` in units. Stacks
 /// that vanished are drawn at their old width so a shrink stays visible.
+/// The trees must have been folded leaf first when
+/// [`RenderOptions::reverse`] asks for it.
 pub fn render_diff(
-    diff: &crate::diff::Diff,
+    diff: &Diff,
     options: &RenderOptions,
     out: impl Write,
 ) -> Result<(), RenderError> {
-    // inferno reads `stack first second`: width from second, colour from
-    // second − first. A vanished stack gets width `before` and change
-    // `-before` (first = 2 × before).
-    let lines: Vec<(String, i64, i64)> = diff
-        .stacks
-        .iter()
-        .filter(|&&(_, before, after)| before > 0 || after > 0)
-        .map(|(stack, before, after)| {
-            let (before, after) = ((*before).max(0), (*after).max(0));
-            let stack = match options.reverse {
-                true => stack.rsplit(';').collect::<Vec<_>>().join(";"),
-                false => stack.clone(),
-            };
-            (stack, before, after)
-        })
-        .collect();
-    // Each entry: the line inferno reads, and the real before/after.
-    let mut entries: Vec<(String, i64, i64)> = lines
-        .into_iter()
-        .map(|(stack, before, after)| {
-            let line = match after {
-                0 => format!("{stack} {} {before}", 2 * before),
-                _ => format!("{stack} {before} {after}"),
-            };
-            (line, before, after)
-        })
-        .collect();
+    // Each entry: the line inferno reads, the real before/after, the width.
+    let mut entries: Vec<Entry> = Vec::new();
+    diff.tree.visible_lines(
+        |node| Change::of(diff, node),
+        options.min_width,
+        |stack, change, folded| {
+            entries.push(Entry {
+                line: diff_line(stack, change, folded),
+                before: change.before,
+                after: change.after,
+                width: change.width,
+            })
+        },
+    );
     if entries.is_empty() {
         return Err(RenderError::Empty(diff.sample_type.name.clone()));
     }
     // Sorted here exactly as inferno would sort them, so the layout below
     // matches inferno's.
-    entries.sort_unstable();
-    let text: Vec<&str> = entries.iter().map(|(line, _, _)| line.as_str()).collect();
+    entries.sort_unstable_by(|a, b| a.line.cmp(&b.line));
+    let text: Vec<&str> = entries.iter().map(|entry| entry.line.as_str()).collect();
     let mut inferno_options = flamegraph::Options::default();
     inferno_options.title = match &options.title {
         Some(title) => title.clone(),
@@ -352,6 +424,14 @@ pub fn render_diff(
         .map_err(RenderError::Inferno)
 }
 
+/// One line of a differential graph, as given to inferno.
+struct Entry {
+    line: String,
+    before: i64,
+    after: i64,
+    width: u64,
+}
+
 /// `1.5 MB → 2 MB (+512 kB, +33.3%)`
 fn change_text(before: i64, after: i64, unit: &str) -> String {
     let delta = after - before;
@@ -373,7 +453,7 @@ fn change_text(before: i64, after: i64, unit: &str) -> String {
     )
 }
 
-fn diff_subtitle(diff: &crate::diff::Diff, note: Option<&str>) -> String {
+fn diff_subtitle(diff: &Diff, note: Option<&str>) -> String {
     let t = &diff.sample_type;
     let mut text = if diff.unchanged() {
         format!(
@@ -400,18 +480,14 @@ fn diff_subtitle(diff: &crate::diff::Diff, note: Option<&str>) -> String {
 
 /// Before/after sums of every frame, keyed by (depth, first sample), laid
 /// out as inferno lays out the sorted lines. The `all` frame is depth 0.
-fn frame_changes(
-    entries: &[(String, i64, i64)],
-) -> std::collections::HashMap<(usize, u64), (i64, i64)> {
+fn frame_changes(entries: &[Entry]) -> std::collections::HashMap<(usize, u64), (i64, i64)> {
     let mut frames = std::collections::HashMap::new();
-    let mut open: Vec<(String, u64)> = Vec::new();
+    let mut open: Vec<(&str, u64)> = Vec::new();
     let mut time = 0u64;
-    let (mut all_before, mut all_after) = (0, 0);
-    for (line, before, after) in entries {
-        let (before, after) = (*before, *after);
-        let width = if after == 0 { before } else { after };
+    let (mut all_before, mut all_after) = (0i64, 0i64);
+    for entry in entries {
         // The line is `stack first second`.
-        let stack = line.rsplitn(3, ' ').nth(2).unwrap_or("");
+        let stack = entry.line.rsplitn(3, ' ').nth(2).unwrap_or("");
         let names: Vec<&str> = stack.split(';').collect();
         let shared = open
             .iter()
@@ -420,16 +496,16 @@ fn frame_changes(
             .count();
         open.truncate(shared);
         for name in &names[shared..] {
-            open.push(((*name).to_owned(), time));
+            open.push((name, time));
         }
         for (depth, (_, start)) in open.iter().enumerate() {
-            let entry: &mut (i64, i64) = frames.entry((depth + 1, *start)).or_default();
-            entry.0 += before;
-            entry.1 += after;
+            let sums: &mut (i64, i64) = frames.entry((depth + 1, *start)).or_default();
+            sums.0 = sums.0.saturating_add(entry.before);
+            sums.1 = sums.1.saturating_add(entry.after);
         }
-        all_before += before;
-        all_after += after;
-        time += width as u64;
+        all_before = all_before.saturating_add(entry.before);
+        all_after = all_after.saturating_add(entry.after);
+        time = time.saturating_add(entry.width);
     }
     frames.insert((0, 0), (all_before, all_after));
     frames
@@ -485,44 +561,67 @@ fn rewrite_titles(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::ValueType;
+    use crate::tree::ROOT;
 
-    fn folded(stacks: Vec<(&str, i64)>, total: i64) -> Folded {
-        Folded {
+    fn tree(stacks: Vec<(&str, i64)>) -> (CallTree, Measure) {
+        let mut tree = CallTree::new(1);
+        for (stack, value) in stacks {
+            let mut node = ROOT;
+            for frame in stack.split(';') {
+                let frame = tree.frames.intern(frame).unwrap();
+                node = tree.child(node, frame).unwrap();
+            }
+            tree.add(node, &[value]);
+        }
+        let measure = Measure {
+            index: 0,
             sample_type: ValueType {
                 name: "inuse_space".into(),
                 unit: "bytes".into(),
             },
             mean: false,
-            stacks: stacks.into_iter().map(|(s, v)| (s.to_owned(), v)).collect(),
-            total,
-        }
+        };
+        (tree, measure)
     }
 
     #[test]
     fn subtitle_states_the_total() {
-        let f = folded(vec![("a", 1024), ("b", 512)], 1536);
-        assert_eq!(subtitle(&f), "inuse_space — 1.5 kB total");
-        assert_eq!(count_name_of(&f.sample_type), "bytes");
+        let (t, m) = tree(vec![("a", 1024), ("b", 512)]);
+        assert_eq!(subtitle(&t, &m), "inuse_space — 1.5 kB total");
+        assert_eq!(count_name_of(&m.sample_type), "bytes");
     }
 
     #[test]
     fn negative_deltas_are_reported_not_drawn() {
-        let f = folded(vec![("a", 2048), ("b", -1024)], 3072);
+        let (t, m) = tree(vec![("a", 2048), ("b", -1024)]);
         assert_eq!(
-            subtitle(&f),
+            subtitle(&t, &m),
             "inuse_space — 2 kB grew, 1 kB shrank (growth drawn)"
         );
         let mut svg = Vec::new();
-        render(&f, &RenderOptions::default(), None, &mut svg).unwrap();
+        render(&t, &m, &RenderOptions::default(), None, &mut svg).unwrap();
         let svg = String::from_utf8(svg).unwrap();
         assert!(svg.contains("total_samples=\"2048\""));
     }
 
     #[test]
     fn nothing_positive_is_an_error() {
-        let f = folded(vec![("b", -1024)], 1024);
-        let result = render(&f, &RenderOptions::default(), None, Vec::new());
+        let (t, m) = tree(vec![("b", -1024)]);
+        let result = render(&t, &m, &RenderOptions::default(), None, Vec::new());
         assert!(matches!(result, Err(RenderError::Empty(_))));
+    }
+
+    #[test]
+    fn folded_diff_lines_keep_width_and_largest_change() {
+        let change = Change {
+            before: 10,
+            after: 4,
+            width: 7,
+            delta: 3,
+        };
+        assert_eq!(diff_line("a;b", &change, true), "a;b 10 7");
+        assert_eq!(diff_line("a;b", &change, false), "a;b 10 4");
+        let vanished = Change { after: 0, ..change };
+        assert_eq!(diff_line("a", &vanished, false), "a 20 10");
     }
 }

@@ -66,12 +66,13 @@ fn svg_total_matches_pprof_for_every_sample_type() {
             let folded = fold_as(&profile, named(&sample_type), false);
             let want = expected.total(&sample_type);
             let case = format!("{} {sample_type}", expected.name);
+            let svg = render_svg(&profile, &sample_type);
             if want == 0 {
                 // Nothing to draw; rendering refuses with a clear error instead.
-                assert!(render_svg(&folded).is_err(), "{case}");
+                assert!(svg.is_err(), "{case}");
                 continue;
             }
-            let svg = render_svg(&folded).unwrap();
+            let svg = svg.unwrap();
             assert_eq!(svg_total(&svg) as i64, want, "{case}");
             let subtitle = svg_text_by_id(&svg, "subtitle");
             let unit = &folded.sample_type.unit;
@@ -81,9 +82,16 @@ fn svg_total_matches_pprof_for_every_sample_type() {
     }
 }
 
-fn render_svg(folded: &Folded) -> Result<String, render::RenderError> {
+fn render_svg(profile: &Profile, sample_type: &str) -> Result<String, render::RenderError> {
+    let options = FoldOptions {
+        selection: named(sample_type),
+        mark_inlined: true,
+        ..FoldOptions::default()
+    };
+    let tree = fold::tree(profile, &options).unwrap();
+    let measure = fold::measure(profile, &options).unwrap();
     let mut svg = Vec::new();
-    render::render(folded, &RenderOptions::default(), None, &mut svg)?;
+    render::render(&tree, &measure, &RenderOptions::default(), None, &mut svg)?;
     Ok(String::from_utf8(svg).unwrap())
 }
 

@@ -2,7 +2,8 @@
 //! folder a CI job can publish. Each profile is drawn on its own (never
 //! merged) as `<profile>-<sample_type>.svg`; `index.html` links them with
 //! their totals and a preview; `summary.md` holds pprof's top 10 per
-//! sample type, for a job summary or a pull-request comment.
+//! sample type, for a job summary or a pull-request comment. Each profile
+//! is folded once; every sample type is drawn from that one tree.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -80,15 +81,16 @@ fn draw_profile(
     config: &Config,
     directory: &Path,
 ) -> Result<Drawn, Error> {
-    let input = loaded.names.join(", ");
+    let input = loaded.input();
     let program = crate::program_for(loaded, config);
+    let tree = crate::fold_tree(&loaded.profile, config, true, &input)?;
     let mut graphs = Vec::new();
     for sample_type in &loaded.profile.sample_types {
         let fold = FoldOptions {
             selection: SampleSelection::Named(sample_type.name.clone()),
             ..config.fold.clone()
         };
-        let folded = crate::fold_for(&loaded.profile, &fold, &input, true)?;
+        let measure = crate::measure_for(&loaded.profile, &fold, &input)?;
         let table = top::top_with(
             &loaded.profile,
             &fold,
@@ -101,20 +103,20 @@ fn draw_profile(
             input: input.clone(),
             source,
         })?;
-        let drawable = folded.stacks.iter().any(|&(_, value)| value > 0);
+        let drawable = tree.nodes().any(|node| measure.at(&tree, node) > 0);
         let file = drawable.then(|| format!("{stem}-{}.svg", file_part(&sample_type.name)));
         if let Some(file) = &file {
             let mut options = crate::drawing_options(config, loaded);
             if options.title.is_none() {
                 options.title = Some(format!("{input}: {}", sample_type.name));
             }
-            let svg = crate::draw(&folded, config, &options, &program, &input)?;
+            let svg = super::draw::draw(&tree, &measure, config, &options, &program, &input)?;
             output::write(&output::Destination::File(directory.join(file)), &svg)?;
         }
         graphs.push(Graph {
             sample_type: sample_type.name.clone(),
             unit: sample_type.unit.clone(),
-            total: folded.total,
+            total: measure.total(&tree),
             file,
             top: table,
         });

@@ -1,0 +1,59 @@
+//! The default mode: one flame graph (or, with `--raw`, folded stacks on
+//! standard output) of one sample type of the loaded profile.
+
+use inferno::flamegraph::color::PaletteMap;
+
+use crate::fold::{self, Measure};
+use crate::palette::Program;
+use crate::render::{self, RenderOptions};
+use crate::tree::CallTree;
+use crate::{output, Config, Error, Loaded};
+
+/// Draws `loaded` to the configured output, or prints its folded stacks.
+pub(crate) fn run(loaded: &Loaded, config: &Config) -> Result<(), Error> {
+    let input = loaded.input();
+    let measure = crate::measure_for(&loaded.profile, &config.fold, &input)?;
+    let tree = crate::fold_tree(&loaded.profile, config, !config.raw, &input)?;
+    if config.raw {
+        let mut text = Vec::new();
+        fold::write_folded(&tree, &measure, &mut text).map_err(Error::Stdout)?;
+        return output::write_stdout(&text);
+    }
+    let options = crate::drawing_options(config, loaded);
+    let program = crate::program_for(loaded, config);
+    let svg = draw(&tree, &measure, config, &options, &program, &input)?;
+    output::write(&config.output, &svg)
+}
+
+/// Renders the SVG, loading and saving the consistent palette when asked.
+pub(crate) fn draw(
+    tree: &CallTree,
+    measure: &Measure,
+    config: &Config,
+    options: &RenderOptions,
+    program: &Program,
+    input: &str,
+) -> Result<Vec<u8>, Error> {
+    let mut palette = match &config.consistent_palette {
+        Some(path) => {
+            Some(
+                PaletteMap::load_from_file_or_empty(path).map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let mut svg = Vec::new();
+    render::render_program(tree, measure, options, program, palette.as_mut(), &mut svg).map_err(
+        |source| Error::Render {
+            input: input.to_owned(),
+            source,
+        },
+    )?;
+    if let (Some(path), Some(palette)) = (&config.consistent_palette, &palette) {
+        output::write_atomically(path, |file| palette.to_writer(file))?;
+    }
+    Ok(svg)
+}

@@ -1,0 +1,645 @@
+//! The call tree: every distinct stack of a profile as a path from the root
+//! of a prefix tree whose nodes are interned frames, with one value per
+//! sample type at each node (the values of the samples whose stack ends
+//! there).
+//!
+//! Owns the frame table (each distinct frame name gets a small id the first
+//! time it is seen), the tree and its walks: every stack in the byte order
+//! of its folded text (`--raw`, `--base --raw`), and the stacks a flame
+//! graph can show, with subtrees too narrow to be drawn folded into one
+//! line each. Text is made only by these walks, one path buffer at a time.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+
+/// A frame's position in [`Frames`].
+pub type FrameId = u32;
+
+/// A node's position in a [`CallTree`]; [`ROOT`] is the root.
+pub type NodeId = u32;
+
+/// The root: no frame, the parent of every stack's first frame.
+pub const ROOT: NodeId = 0;
+
+/// Marks "no node" in the child and sibling links.
+const NO_NODE: NodeId = NodeId::MAX;
+
+/// Maps keyed by ids and names. foldhash: among the fastest hashers for
+/// small keys, with a per-process seed, so inputs cannot be crafted to
+/// collide as they can with an unseeded multiply-rotate hash.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Why a tree could not grow.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TreeError {
+    #[error("more than {} distinct frames or stack prefixes", NodeId::MAX - 1)]
+    TooLarge,
+}
+
+/// Every distinct frame name, each stored once.
+#[derive(Debug, Clone, Default)]
+pub struct Frames {
+    names: Vec<Arc<str>>,
+    ids: FastMap<Arc<str>, FrameId>,
+}
+
+impl Frames {
+    /// The id of `name`, given a new one the first time it is seen.
+    pub fn intern(&mut self, name: &str) -> Result<FrameId, TreeError> {
+        if let Some(&id) = self.ids.get(name) {
+            return Ok(id);
+        }
+        let id = FrameId::try_from(self.names.len())
+            .ok()
+            .filter(|&id| id < FrameId::MAX)
+            .ok_or(TreeError::TooLarge)?;
+        let name: Arc<str> = Arc::from(name);
+        self.names.push(Arc::clone(&name));
+        self.ids.insert(name, id);
+        Ok(id)
+    }
+
+    pub fn name(&self, id: FrameId) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    frame: FrameId,
+    parent: NodeId,
+    first_child: NodeId,
+    next_sibling: NodeId,
+}
+
+/// Stacks as a prefix tree of frame ids, `columns` values per node.
+///
+/// A child's id is always larger than its parent's, so a pass over the ids
+/// from last to first visits every node after all of its descendants.
+#[derive(Debug, Clone)]
+pub struct CallTree {
+    pub frames: Frames,
+    nodes: Vec<Node>,
+    columns: usize,
+    /// `columns` values per node, node after node.
+    values: Vec<i64>,
+    /// (parent, frame) → child, while the tree grows.
+    children: FastMap<u64, NodeId>,
+    /// Per column: the sum of every added value's size, and the plain sum.
+    abs_sums: Vec<i64>,
+    sums: Vec<i64>,
+}
+
+impl CallTree {
+    /// An empty tree (only the root) with `columns` values per node.
+    pub fn new(columns: usize) -> CallTree {
+        CallTree {
+            frames: Frames::default(),
+            nodes: vec![Node {
+                frame: FrameId::MAX,
+                parent: NO_NODE,
+                first_child: NO_NODE,
+                next_sibling: NO_NODE,
+            }],
+            columns,
+            values: vec![0; columns],
+            children: FastMap::default(),
+            abs_sums: vec![0; columns],
+            sums: vec![0; columns],
+        }
+    }
+
+    /// The child of `parent` for `frame`, made if it is new.
+    #[inline]
+    pub fn child(&mut self, parent: NodeId, frame: FrameId) -> Result<NodeId, TreeError> {
+        let key = (u64::from(parent) << 32) | u64::from(frame);
+        if let Some(&child) = self.children.get(&key) {
+            return Ok(child);
+        }
+        let child = NodeId::try_from(self.nodes.len())
+            .ok()
+            .filter(|&id| id < NO_NODE)
+            .ok_or(TreeError::TooLarge)?;
+        let first_child = self.nodes[parent as usize].first_child;
+        self.nodes.push(Node {
+            frame,
+            parent,
+            first_child: NO_NODE,
+            next_sibling: first_child,
+        });
+        self.nodes[parent as usize].first_child = child;
+        self.values.extend(std::iter::repeat_n(0, self.columns));
+        self.children.insert(key, child);
+        Ok(child)
+    }
+
+    /// Adds one sample's values (one per column) to `node`.
+    #[inline]
+    pub fn add(&mut self, node: NodeId, values: &[i64]) {
+        let start = node as usize * self.columns;
+        let slots = &mut self.values[start..start + self.columns];
+        for (column, (slot, &value)) in slots.iter_mut().zip(values).enumerate() {
+            *slot = slot.saturating_add(value);
+            self.abs_sums[column] = self.abs_sums[column].saturating_add(value.saturating_abs());
+            self.sums[column] = self.sums[column].saturating_add(value);
+        }
+    }
+
+    /// Adds `value` to one column of `node`.
+    pub fn add_to(&mut self, node: NodeId, column: usize, value: i64) {
+        let slot = &mut self.values[node as usize * self.columns + column];
+        *slot = slot.saturating_add(value);
+        self.abs_sums[column] = self.abs_sums[column].saturating_add(value.saturating_abs());
+        self.sums[column] = self.sums[column].saturating_add(value);
+    }
+
+    /// Frees what only growing the tree needs.
+    pub fn finish(&mut self) {
+        self.children = FastMap::default();
+        self.nodes.shrink_to_fit();
+        self.values.shrink_to_fit();
+    }
+
+    /// The values of the samples whose stack ends at `node`.
+    pub fn values(&self, node: NodeId) -> &[i64] {
+        let start = node as usize * self.columns;
+        &self.values[start..start + self.columns]
+    }
+
+    pub fn columns(&self) -> usize {
+        self.columns
+    }
+
+    /// How many nodes, the root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() == 1
+    }
+
+    /// The sum of the sizes of every value added to `column`.
+    pub fn abs_sum(&self, column: usize) -> i64 {
+        self.abs_sums[column]
+    }
+
+    /// The plain sum of every value added to `column`.
+    pub fn sum(&self, column: usize) -> i64 {
+        self.sums[column]
+    }
+
+    pub fn frame(&self, node: NodeId) -> FrameId {
+        self.nodes[node as usize].frame
+    }
+
+    pub fn name(&self, node: NodeId) -> &str {
+        self.frames.name(self.frame(node))
+    }
+
+    pub fn parent(&self, node: NodeId) -> Option<NodeId> {
+        match self.nodes[node as usize].parent {
+            NO_NODE => None,
+            parent => Some(parent),
+        }
+    }
+
+    /// The children of `node`, in no particular order.
+    pub fn children(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let mut next = self.nodes[node as usize].first_child;
+        std::iter::from_fn(move || {
+            let child = (next != NO_NODE).then_some(next)?;
+            next = self.nodes[child as usize].next_sibling;
+            Some(child)
+        })
+    }
+
+    /// Every node but the root, children after their parents.
+    pub fn nodes(&self) -> impl DoubleEndedIterator<Item = NodeId> {
+        1..self.nodes.len() as NodeId
+    }
+
+    /// The node of `frames` (root first) added below `parent` in `other`'s
+    /// frame ids, as a node of this tree: the building block of merging
+    /// trees whose frame tables differ. `map` caches other's frame ids.
+    fn adopt(
+        &mut self,
+        parent: NodeId,
+        other: &CallTree,
+        other_frame: FrameId,
+        map: &mut [FrameId],
+    ) -> Result<NodeId, TreeError> {
+        let frame = match map[other_frame as usize] {
+            FrameId::MAX => {
+                let id = self.frames.intern(other.frames.name(other_frame))?;
+                map[other_frame as usize] = id;
+                id
+            }
+            id => id,
+        };
+        self.child(parent, frame)
+    }
+
+    /// Adds every node of `other` to this tree, putting `value(node)` of
+    /// each into `column`: trees folded from different profiles become
+    /// one, stacks matched by their frames' names.
+    pub fn merge_column(
+        &mut self,
+        other: &CallTree,
+        column: usize,
+        value: impl Fn(NodeId) -> i64,
+    ) -> Result<(), TreeError> {
+        let mut frame_map = vec![FrameId::MAX; other.frames.len()];
+        let mut node_map = vec![ROOT; other.nodes.len()];
+        for node in other.nodes() {
+            let parent = node_map[other.nodes[node as usize].parent as usize];
+            let mine = self.adopt(parent, other, other.frame(node), &mut frame_map)?;
+            node_map[node as usize] = mine;
+            let value = value(node);
+            if value != 0 {
+                self.add_to(mine, column, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `emit(stack, node)` for every node `has_line` accepts, with
+    /// its stack as folded text (`root;…;leaf`), in the byte order of that
+    /// text: the order of sorted folded lines.
+    pub fn for_each_sorted(
+        &self,
+        has_line: impl Fn(NodeId) -> bool,
+        mut emit: impl FnMut(&str, NodeId) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let lines: Vec<bool> = (0..self.nodes.len() as NodeId)
+            .map(|node| node != ROOT && has_line(node))
+            .collect();
+        // below[n]: some node under n (not n itself) has a line.
+        let mut below = vec![false; self.nodes.len()];
+        for node in self.nodes().rev() {
+            let parent = self.nodes[node as usize].parent as usize;
+            below[parent] |= below[node as usize] || lines[node as usize];
+        }
+        let items_of = |node: NodeId| {
+            let mut items: Vec<Item> = Vec::new();
+            for child in self.children(node) {
+                if lines[child as usize] {
+                    items.push(Item::own(child));
+                }
+                if below[child as usize] {
+                    items.push(Item::block(child));
+                }
+            }
+            items.sort_unstable_by(|a, b| self.compare_items(a, b));
+            items
+        };
+        self.walk_items(items_of(ROOT), items_of, |path, item| emit(path, item.node))
+    }
+
+    /// Walks items depth first: an own item is emitted with its path, a
+    /// block item opens the sorted items below its node.
+    fn walk_items(
+        &self,
+        top: Vec<Item>,
+        items_of: impl Fn(NodeId) -> Vec<Item>,
+        mut emit: impl FnMut(&str, &Item) -> io::Result<()>,
+    ) -> io::Result<()> {
+        struct Level {
+            items: Vec<Item>,
+            next: usize,
+            path_len: usize,
+        }
+        let mut path = String::new();
+        let mut levels = vec![Level {
+            items: top,
+            next: 0,
+            path_len: 0,
+        }];
+        while let Some(level) = levels.last_mut() {
+            let Some(item) = level.items.get(level.next).copied() else {
+                levels.pop();
+                continue;
+            };
+            level.next += 1;
+            path.truncate(level.path_len);
+            if levels.len() > 1 {
+                path.push(';');
+            }
+            path.push_str(self.name(item.node));
+            match item.kind {
+                ItemKind::Block => {
+                    let items = items_of(item.node);
+                    levels.push(Level {
+                        items,
+                        next: 0,
+                        path_len: path.len(),
+                    });
+                }
+                ItemKind::Own | ItemKind::Folded => emit(&path, &item)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sibling items in the order of their folded text: a node's own line
+    /// (`…;name`) sorts as its name; the lines below it (`…;name;…`) as
+    /// its name followed by `;`.
+    fn compare_items(&self, a: &Item, b: &Item) -> Ordering {
+        let key = |item: &Item| {
+            let tail: &[u8] = match item.kind {
+                ItemKind::Block => b";",
+                ItemKind::Own | ItemKind::Folded => b"",
+            };
+            self.name(item.node).as_bytes().iter().chain(tail)
+        };
+        key(a).cmp(key(b))
+    }
+
+    /// The lines a flame graph of `min_width` percent can draw, as inferno
+    /// lays them out: `weight(node)` is the line of the samples ending at
+    /// a node (its width drawn, and whatever else the caller needs summed).
+    /// A subtree narrower than `min_width` percent of the total is not
+    /// drawn by inferno, so it is handed over as one line named after its
+    /// top node, with the combined weight of everything in it; narrow
+    /// siblings next to each other are combined while they stay narrow.
+    /// Frames that are drawn keep their width and place.
+    pub fn visible_lines<W: Weight>(
+        &self,
+        weight: impl Fn(NodeId) -> W,
+        min_width: f64,
+        mut emit: impl FnMut(&str, &W, bool),
+    ) {
+        let own: Vec<W> = (0..self.nodes.len() as NodeId)
+            .map(|node| match node {
+                ROOT => W::default(),
+                node => weight(node),
+            })
+            .collect();
+        let mut whole = own.clone();
+        for node in self.nodes().rev() {
+            let parent = self.nodes[node as usize].parent as usize;
+            let (head, tail) = whole.split_at_mut(node as usize);
+            head[parent].combine(&tail[0]);
+        }
+        let total = whole[ROOT as usize].width();
+        // inferno's own test, to the same floating-point result.
+        let min_time = min_width / (100.0 / total as f64);
+        let drawn = |node: NodeId| whole[node as usize].width() as f64 >= min_time;
+        let items_of = |node: NodeId| {
+            let mut items: Vec<Item> = Vec::new();
+            for child in self.children(node) {
+                let all = &whole[child as usize];
+                if all.width() == 0 {
+                    continue;
+                }
+                if !drawn(child) {
+                    items.push(Item::folded(child));
+                    continue;
+                }
+                if own[child as usize].width() > 0 {
+                    items.push(Item::own(child));
+                }
+                if all.width() > own[child as usize].width() {
+                    items.push(Item::block(child));
+                }
+            }
+            items.sort_unstable_by(|a, b| self.compare_items(a, b));
+            items
+        };
+        // A run of folded siblings waiting to be emitted as one line.
+        let mut run: Option<(String, W)> = None;
+        let flush = |run: &mut Option<(String, W)>, emit: &mut dyn FnMut(&str, &W, bool)| {
+            if let Some((path, weight)) = run.take() {
+                emit(&path, &weight, true);
+            }
+        };
+        let mut last_parent = NO_NODE;
+        let _ = self.walk_items(items_of(ROOT), items_of, |path, item| {
+            let parent = self.nodes[item.node as usize].parent;
+            match item.kind {
+                ItemKind::Folded => {
+                    let weight = whole[item.node as usize];
+                    let joins = match &run {
+                        Some((_, so_far)) if parent == last_parent => {
+                            let mut joined = *so_far;
+                            joined.combine(&weight);
+                            ((joined.width() as f64) < min_time).then_some(joined)
+                        }
+                        _ => None,
+                    };
+                    match joins {
+                        Some(joined) => run.as_mut().expect("joined a run").1 = joined,
+                        None => {
+                            flush(&mut run, &mut emit);
+                            run = Some((path.to_owned(), weight));
+                        }
+                    }
+                    last_parent = parent;
+                }
+                _ => {
+                    flush(&mut run, &mut emit);
+                    emit(path, &own[item.node as usize], false);
+                    last_parent = NO_NODE;
+                }
+            }
+            Ok(())
+        });
+        flush(&mut run, &mut emit);
+    }
+}
+
+/// A line's weight in a flame graph: its width, plus whatever the caller
+/// sums with it (a differential graph's before and after).
+pub trait Weight: Copy + Default {
+    /// How wide the line is drawn, in the profile's unit.
+    fn width(&self) -> u64;
+    /// Adds `other` to this weight.
+    fn combine(&mut self, other: &Self);
+}
+
+impl Weight for u64 {
+    fn width(&self) -> u64 {
+        *self
+    }
+
+    fn combine(&mut self, other: &Self) {
+        *self = self.saturating_add(*other);
+    }
+}
+
+/// One entry of a walk: a node's own line, the lines below it, or (in
+/// [`CallTree::visible_lines`]) its whole subtree as one line.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    node: NodeId,
+    kind: ItemKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemKind {
+    Own,
+    Block,
+    Folded,
+}
+
+impl Item {
+    fn own(node: NodeId) -> Item {
+        Item {
+            node,
+            kind: ItemKind::Own,
+        }
+    }
+
+    fn block(node: NodeId) -> Item {
+        Item {
+            node,
+            kind: ItemKind::Block,
+        }
+    }
+
+    fn folded(node: NodeId) -> Item {
+        Item {
+            node,
+            kind: ItemKind::Folded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree of `stacks` (folded text, one column).
+    fn tree(stacks: &[(&str, i64)]) -> CallTree {
+        let mut tree = CallTree::new(1);
+        for (stack, value) in stacks {
+            let mut node = ROOT;
+            for frame in stack.split(';') {
+                let frame = tree.frames.intern(frame).unwrap();
+                node = tree.child(node, frame).unwrap();
+            }
+            tree.add(node, &[*value]);
+        }
+        tree
+    }
+
+    fn sorted(tree: &CallTree) -> Vec<String> {
+        let mut lines = Vec::new();
+        tree.for_each_sorted(
+            |node| tree.values(node)[0] != 0,
+            |stack, node| {
+                lines.push(format!("{stack} {}", tree.values(node)[0]));
+                Ok(())
+            },
+        )
+        .unwrap();
+        lines
+    }
+
+    #[test]
+    fn walks_in_the_byte_order_of_folded_text() {
+        // `.` and ` ` sort before `;`: a name that extends a sibling's name
+        // puts its lines between that sibling's own line and its callees.
+        let stacks = [
+            ("main;f;g", 1),
+            ("main;f", 2),
+            ("main;f.func1;h", 3),
+            ("main;f (inline);k", 4),
+            ("main;e", 5),
+            ("main", 6),
+            ("[no stack]", 7),
+            ("main;f;a", 8),
+            ("main;zero", 0),
+        ];
+        let mut want: Vec<String> = stacks
+            .iter()
+            .filter(|(_, v)| *v != 0)
+            .map(|(s, v)| format!("{s} {v}"))
+            .collect();
+        want.sort_by(|a, b| {
+            let stack = |line: &str| line.rsplit_once(' ').unwrap().0.to_owned();
+            stack(a).cmp(&stack(b))
+        });
+        assert_eq!(sorted(&tree(&stacks)), want);
+    }
+
+    #[test]
+    fn equal_stacks_share_a_node() {
+        let tree = tree(&[("a;b", 1), ("a;b", 2), ("a;c", 3)]);
+        assert_eq!(tree.len(), 4);
+        assert_eq!(tree.frames.len(), 3);
+        assert_eq!(sorted(&tree), ["a;b 3", "a;c 3"]);
+        assert_eq!((tree.abs_sum(0), tree.sum(0)), (6, 6));
+    }
+
+    #[test]
+    fn trees_merge_by_frame_names() {
+        let old = tree(&[("a;b", 1), ("a;gone", 5)]);
+        let new = tree(&[("a;b", 3), ("x", 2)]);
+        let mut both = CallTree::new(2);
+        both.merge_column(&old, 0, |n| old.values(n)[0]).unwrap();
+        both.merge_column(&new, 1, |n| new.values(n)[0]).unwrap();
+        let mut lines = Vec::new();
+        both.for_each_sorted(
+            |n| both.values(n) != [0, 0],
+            |stack, n| {
+                lines.push(format!("{stack} {:?}", both.values(n)));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(lines, ["a;b [1, 3]", "a;gone [5, 0]", "x [0, 2]"]);
+    }
+
+    fn visible(tree: &CallTree, min_width: f64) -> Vec<String> {
+        let mut lines = Vec::new();
+        tree.visible_lines(
+            |node| tree.values(node)[0].max(0) as u64,
+            min_width,
+            |path, width, folded| {
+                let mark = if folded { " (folded)" } else { "" };
+                lines.push(format!("{path} {width}{mark}"));
+            },
+        );
+        lines
+    }
+
+    #[test]
+    fn narrow_subtrees_become_one_line_each() {
+        let tree = tree(&[
+            ("main;big;x", 500),
+            ("main;big", 400),
+            ("main;a;deep;er", 1),
+            ("main;a;deep", 1),
+            ("main;b", 1),
+            ("main;c;d", 2),
+            ("main;zzz", 95),
+            ("main;neg", -5),
+        ]);
+        // 1 % of 1000 = 10: `a` and `b` are narrow and next to each other
+        // (3 together), `c` is narrow but comes after `big`, `zzz` is drawn.
+        assert_eq!(
+            visible(&tree, 1.0),
+            [
+                "main;a 3 (folded)",
+                "main;big 400",
+                "main;big;x 500",
+                "main;c 2 (folded)",
+                "main;zzz 95"
+            ]
+        );
+        // Narrow runs stop before they would become wide enough to draw.
+        let lines = visible(&tree, 0.3);
+        assert_eq!(lines[..2], ["main;a 2 (folded)", "main;b 1 (folded)"]);
+    }
+}

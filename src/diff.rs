@@ -1,26 +1,26 @@
 //! A profile against a base (`--base OLD NEW`): per stack, the value before
-//! and after, the way `go tool pprof -base` subtracts them. The two call
-//! trees are merged into one with two columns (before, after), stacks
-//! matched by their frames; stacks found in only one of the two are kept
-//! with 0 on the other side, so what vanished is still there to show.
+//! and after, the way `go tool pprof -base` subtracts them. Both profiles
+//! are folded into one call tree with columns for each side, one after the
+//! other, so neither has to stay in memory once folded; stacks found in
+//! only one of the two have 0 on the other side, so what vanished is still
+//! there to show.
 
 use std::io::{self, Write};
 
-use crate::fold::{format_i64, Measure};
-use crate::profile::ValueType;
-use crate::tree::{CallTree, NodeId, TreeError};
-
-/// The column of the base's values in [`Diff::tree`].
-pub const BEFORE: usize = 0;
-/// The column of the new profile's values in [`Diff::tree`].
-pub const AFTER: usize = 1;
+use crate::fold::{self, format_i64, FoldError, FoldOptions, Measure};
+use crate::profile::{Profile, ValueType};
+use crate::tree::{CallTree, NodeId};
 
 /// The stacks of a base and a newer profile, side by side.
 #[derive(Debug, Clone)]
 pub struct Diff {
     pub sample_type: ValueType,
-    /// Both profiles' stacks: [`BEFORE`] and [`AFTER`] values per node.
+    /// Both profiles' stacks; [`Diff::change`] reads a node.
     pub tree: CallTree,
+    before: Measure,
+    after: Measure,
+    /// What every base value is multiplied by (`--normalize`).
+    scale: Option<f64>,
     pub total_before: i64,
     pub total_after: i64,
     /// The base was scaled to the new profile's total (`--normalize`).
@@ -33,54 +33,96 @@ pub enum DiffError {
     #[error("the base's sample type is {base}, the profile's is {new}; they cannot be compared")]
     SampleTypes { base: String, new: String },
     #[error(transparent)]
-    Tree(#[from] TreeError),
+    Fold(#[from] FoldError),
 }
 
-/// One side of a comparison: a folded tree and what to show of it.
-#[derive(Debug, Clone, Copy)]
-pub struct Side<'a> {
-    pub tree: &'a CallTree,
-    pub measure: &'a Measure,
+/// A comparison being built: add the new profile and the base (in either
+/// order), then [`Comparison::finish`].
+#[derive(Debug)]
+pub struct Comparison {
+    tree: CallTree,
+    before: Measure,
+    after: Measure,
+    options: FoldOptions,
 }
 
-/// Pairs `base` with `new`, both measured with the same sample type. With
-/// `normalize`, every base value is scaled by new total / base total first.
-pub fn diff(base: Side, new: Side, normalize: bool) -> Result<Diff, DiffError> {
-    if base.measure.sample_type != new.measure.sample_type {
-        return Err(DiffError::SampleTypes {
-            base: base.measure.sample_type.name.clone(),
-            new: new.measure.sample_type.name.clone(),
-        });
+impl Comparison {
+    /// Compares `measure` (chosen in the new profile) with `options`.
+    pub fn new(measure: &Measure, options: &FoldOptions) -> Comparison {
+        let width = measure.sample_types().len();
+        Comparison {
+            tree: CallTree::new(2 * width),
+            before: measure.placed(0),
+            after: measure.placed(width),
+            options: options.clone(),
+        }
     }
-    let (base_total, new_total) = (base.measure.total(base.tree), new.measure.total(new.tree));
-    let scale = match (normalize, base_total) {
-        (true, total) if total != 0 => Some(new_total as f64 / total as f64),
-        _ => None,
-    };
-    let scaled = |value: i64| match scale {
+
+    /// Folds the base profile in.
+    pub fn add_base(&mut self, profile: &Profile) -> Result<(), DiffError> {
+        self.check(profile)?;
+        let columns = self.before.columns(0);
+        fold::fold_into(&mut self.tree, profile, &self.options, &columns)?;
+        Ok(())
+    }
+
+    /// Folds the new profile in.
+    pub fn add_new(&mut self, profile: &Profile) -> Result<(), DiffError> {
+        self.check(profile)?;
+        let columns = self.after.columns(self.before.sample_types().len());
+        fold::fold_into(&mut self.tree, profile, &self.options, &columns)?;
+        Ok(())
+    }
+
+    fn check(&self, profile: &Profile) -> Result<(), DiffError> {
+        let wanted = &self.after.sample_type;
+        match profile.sample_types.get(self.after.index) {
+            Some(found) if found == wanted => Ok(()),
+            found => Err(DiffError::SampleTypes {
+                base: found.map_or_else(|| "missing".to_owned(), |t| t.name.clone()),
+                new: wanted.name.clone(),
+            }),
+        }
+    }
+
+    /// The comparison. With `normalize`, every base value is scaled by new
+    /// total / base total.
+    pub fn finish(mut self, normalize: bool) -> Diff {
+        self.tree.finish();
+        let (base_total, new_total) = (self.before.total(&self.tree), self.after.total(&self.tree));
+        let scale = match (normalize, base_total) {
+            (true, total) if total != 0 => Some(new_total as f64 / total as f64),
+            _ => None,
+        };
+        Diff {
+            sample_type: self.after.sample_type.clone(),
+            total_before: scaled(base_total, scale),
+            total_after: new_total,
+            tree: self.tree,
+            before: self.before,
+            after: self.after,
+            scale,
+            normalized: normalize,
+        }
+    }
+}
+
+/// A base value scaled as `--normalize` asks.
+fn scaled(value: i64, scale: Option<f64>) -> i64 {
+    match scale {
         Some(scale) => (value as f64 * scale).round() as i64,
         None => value,
-    };
-    let mut tree = CallTree::new(2);
-    tree.merge_column(base.tree, BEFORE, |node| {
-        scaled(base.measure.at(base.tree, node))
-    })?;
-    tree.merge_column(new.tree, AFTER, |node| new.measure.at(new.tree, node))?;
-    tree.finish();
-    Ok(Diff {
-        sample_type: new.measure.sample_type.clone(),
-        tree,
-        total_before: scaled(base_total),
-        total_after: new_total,
-        normalized: normalize,
-    })
+    }
 }
 
 impl Diff {
     /// The value before and after at `node`.
     pub fn change(&self, node: NodeId) -> (i64, i64) {
         let values = self.tree.values(node);
-        (values[BEFORE], values[AFTER])
+        (
+            scaled(self.before.of(values), self.scale),
+            self.after.of(values),
+        )
     }
 
     /// True when no stack changed.
@@ -135,40 +177,56 @@ pub fn write_diff(diff: &Diff, out: impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::ROOT;
+    use crate::profile::{Function, Line, Location, Sample};
 
-    fn side(stacks: &[(&str, i64)]) -> (CallTree, Measure) {
-        let mut tree = CallTree::new(1);
-        for (stack, value) in stacks {
-            let mut node = ROOT;
-            for frame in stack.split(';') {
-                let frame = tree.frames.intern(frame).unwrap();
-                node = tree.child(node, frame).unwrap();
-            }
-            tree.add(node, &[*value]);
-        }
-        let measure = Measure {
-            index: 0,
-            sample_type: ValueType {
+    /// A profile of `stacks` (folded text, one `inuse_space` value each).
+    fn profile(stacks: &[(&str, i64)]) -> Profile {
+        let mut profile = Profile {
+            sample_types: vec![ValueType {
                 name: "inuse_space".into(),
                 unit: "bytes".into(),
-            },
-            mean: false,
+            }],
+            ..Profile::default()
         };
-        (tree, measure)
+        for (stack, value) in stacks {
+            let mut locations = Vec::new();
+            for name in stack.split(';') {
+                profile.functions.push(Function {
+                    name: name.into(),
+                    ..Function::default()
+                });
+                profile.locations.push(Location {
+                    address: 1,
+                    mapping: None,
+                    lines: vec![Line {
+                        function: Some(profile.functions.len() - 1),
+                        line: 1,
+                    }],
+                });
+                locations.insert(0, profile.locations.len() - 1);
+            }
+            profile.samples.push(Sample {
+                locations,
+                values: vec![*value],
+                labels: Vec::new(),
+            });
+        }
+        profile
     }
 
-    fn compare(base: &(CallTree, Measure), new: &(CallTree, Measure), normalize: bool) -> Diff {
-        fn side((tree, measure): &(CallTree, Measure)) -> Side<'_> {
-            Side { tree, measure }
-        }
-        diff(side(base), side(new), normalize).unwrap()
+    fn compare(base: &Profile, new: &Profile, normalize: bool) -> Diff {
+        let options = FoldOptions::default();
+        let measure = fold::measure(new, &options).unwrap();
+        let mut comparison = Comparison::new(&measure, &options);
+        comparison.add_new(new).unwrap();
+        comparison.add_base(base).unwrap();
+        comparison.finish(normalize)
     }
 
     #[test]
     fn stacks_from_either_side_are_kept() {
-        let base = side(&[("a;b", 10), ("a;gone", 5)]);
-        let new = side(&[("a;b", 30), ("a;new", 7)]);
+        let base = profile(&[("a;b", 10), ("a;gone", 5)]);
+        let new = profile(&[("a;b", 30), ("a;new", 7)]);
         let d = compare(&base, &new, false);
         let want = vec![
             ("a;b".to_owned(), 10, 30),
@@ -186,13 +244,27 @@ mod tests {
 
     #[test]
     fn normalize_scales_the_base_to_the_new_total() {
-        let base = side(&[("a", 10), ("b", 10)]);
-        let new = side(&[("a", 30), ("b", 10)]);
+        let base = profile(&[("a", 10), ("b", 10)]);
+        let new = profile(&[("a", 30), ("b", 10)]);
         let d = compare(&base, &new, true);
         assert_eq!(
             d.stacks(),
             vec![("a".to_owned(), 20, 30), ("b".to_owned(), 20, 10)]
         );
         assert_eq!(d.total_before, 40);
+    }
+
+    #[test]
+    fn a_base_of_another_sample_type_is_refused() {
+        let new = profile(&[("a", 1)]);
+        let mut base = profile(&[("a", 1)]);
+        base.sample_types[0].name = "alloc_space".into();
+        let options = FoldOptions::default();
+        let measure = fold::measure(&new, &options).unwrap();
+        let mut comparison = Comparison::new(&measure, &options);
+        assert!(matches!(
+            comparison.add_base(&base),
+            Err(DiffError::SampleTypes { .. })
+        ));
     }
 }

@@ -43,20 +43,40 @@ pub struct FoldOptions {
     pub reverse: bool,
 }
 
-/// Which values of a tree to show: one sample type, or its mean per event.
+/// Which values of a tree to show: one sample type, or its mean per event,
+/// and in which columns of the tree they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Measure {
-    /// The sample type's position in the profile (and the tree's column).
+    /// The sample type's position in the profile.
     pub index: usize,
     pub sample_type: ValueType,
     /// Divided by the first sample type's values (a count of events).
     pub mean: bool,
+    /// The tree columns of the values and of the event counts.
+    value_column: usize,
+    events_column: usize,
 }
 
 impl Measure {
-    /// The value shown for a node with these `values` (one per sample type).
+    /// `sample_type`, the type at `index` of a profile, read from a tree of
+    /// every sample type (see [`tree`]).
+    pub fn new(index: usize, sample_type: ValueType, mean: bool) -> Measure {
+        Measure {
+            index,
+            sample_type,
+            mean,
+            value_column: index,
+            events_column: 0,
+        }
+    }
+
+    /// The value shown for a node with these `values` (one per column).
     pub fn of(&self, values: &[i64]) -> i64 {
-        reduce(values[self.index], values[0], self.mean)
+        reduce(
+            values[self.value_column],
+            values[self.events_column],
+            self.mean,
+        )
     }
 
     /// The value shown for `node` of `tree`.
@@ -68,7 +88,40 @@ impl Measure {
     /// samples, including those without a stack; for a mean, that sum over
     /// the total events.
     pub fn total(&self, tree: &CallTree) -> i64 {
-        reduce(tree.abs_sum(self.index), tree.sum(0), self.mean)
+        reduce(
+            tree.abs_sum(self.value_column),
+            tree.sum(self.events_column),
+            self.mean,
+        )
+    }
+
+    /// The sample types this measure reads: its own, and the event counts
+    /// (the first type) for a mean.
+    pub fn sample_types(&self) -> Vec<usize> {
+        match self.mean {
+            true => vec![self.index, 0],
+            false => vec![self.index],
+        }
+    }
+
+    /// This measure read from a tree that holds its sample types (see
+    /// [`Measure::sample_types`]) in the columns from `first` on.
+    pub fn placed(&self, first: usize) -> Measure {
+        Measure {
+            value_column: first,
+            events_column: first + usize::from(self.mean),
+            ..self.clone()
+        }
+    }
+
+    /// Which sample type goes into which column, for [`fold_into`], when
+    /// placed from column `first` on.
+    pub fn columns(&self, first: usize) -> Vec<(usize, usize)> {
+        self.sample_types()
+            .into_iter()
+            .enumerate()
+            .map(|(offset, sample_type)| (sample_type, first + offset))
+            .collect()
     }
 }
 
@@ -154,43 +207,216 @@ pub fn measure(profile: &Profile, options: &FoldOptions) -> Result<Measure, Fold
     if options.mean && index == 0 {
         return Err(FoldError::MeanWithoutCount);
     }
-    Ok(Measure {
+    Ok(Measure::new(
         index,
-        sample_type: profile.sample_types[index].clone(),
-        mean: options.mean,
-    })
+        profile.sample_types[index].clone(),
+        options.mean,
+    ))
 }
 
-/// The call tree of `profile`: one pass over the samples, every sample
-/// type kept (the sample type choice of `options` is not used here).
+/// The call tree of `profile` with every sample type, one column each (the
+/// sample type choice of `options` is not used here).
 pub fn tree(profile: &Profile, options: &FoldOptions) -> Result<CallTree, FoldError> {
+    let count = profile.sample_types.len();
+    let mut tree = CallTree::new(count);
+    let columns: Vec<(usize, usize)> = (0..count).map(|i| (i, i)).collect();
+    fold_into(&mut tree, profile, options, &columns)?;
+    tree.finish();
+    Ok(tree)
+}
+
+/// The call tree of `profile` with only what `measure` reads, and the
+/// measure placed in it.
+pub fn tree_for(
+    profile: &Profile,
+    options: &FoldOptions,
+    measure: &Measure,
+) -> Result<(CallTree, Measure), FoldError> {
+    let columns = measure.columns(0);
+    let mut tree = CallTree::new(columns.len());
+    fold_into(&mut tree, profile, options, &columns)?;
+    tree.finish();
+    Ok((tree, measure.placed(0)))
+}
+
+/// Adds `profile`'s samples to `tree`: each sample's values of the sample
+/// types in `columns` (sample type, tree column) go to its stack's node.
+///
+/// The samples are visited sorted by stack, root first, so each one only
+/// walks the frames it does not share with the one before: the nodes of
+/// the shared part are already known, and a node just made has no
+/// children to look for.
+pub fn fold_into(
+    tree: &mut CallTree,
+    profile: &Profile,
+    options: &FoldOptions,
+    columns: &[(usize, usize)],
+) -> Result<(), FoldError> {
     // pprof prunes the profile's drop_frames before any report.
     let pruned = crate::profile::pruned(profile);
     let profile: &Profile = pruned.as_ref();
-    let mut tree = CallTree::new(profile.sample_types.len());
-    let frames = LocationFrames::new(profile, options, &mut tree)?;
+    let frames = LocationFrames::new(profile, options, tree)?;
     let no_stack = tree.frames.intern(NO_STACK_FRAME)?;
-    for sample in &profile.samples {
-        let mut node = ROOT;
-        if sample.locations.is_empty() {
-            node = tree.child(ROOT, no_stack)?;
-        } else if options.reverse {
-            for &location in &sample.locations {
-                for &frame in frames.of(location).iter().rev() {
-                    node = tree.child(node, frame)?;
-                }
+    let walk = Walk {
+        profile,
+        frames: &frames,
+        reverse: options.reverse,
+        no_stack: Some(no_stack),
+    };
+    walk.add_flagged(tree, |_| 1, columns)?;
+    Ok(())
+}
+
+/// The sorted walk over a profile's samples that builds call trees: each
+/// location's frames, where a sample without a stack goes (or whether it
+/// is left out), and which way round.
+pub(crate) struct Walk<'a> {
+    pub(crate) profile: &'a Profile,
+    pub(crate) frames: &'a LocationFrames,
+    pub(crate) reverse: bool,
+    pub(crate) no_stack: Option<FrameId>,
+}
+
+impl Walk<'_> {
+    /// Adds the samples to `tree`, the values of the sample types in
+    /// `columns` (sample type, tree column): those `flags` gives bits,
+    /// which are set on the node where the sample ends.
+    ///
+    /// The samples are visited sorted by stack, root first, so each one
+    /// only walks the frames it does not share with the one before: the
+    /// nodes of the shared part are already known, and a node just made
+    /// has no children to look for.
+    pub(crate) fn add_flagged(
+        &self,
+        tree: &mut CallTree,
+        flags: impl Fn(&crate::profile::Sample) -> u64,
+        columns: &[(usize, usize)],
+    ) -> Result<(), TreeError> {
+        let profile = self.profile;
+        let stacks = Stacks {
+            profile,
+            reverse: self.reverse,
+        };
+        // The node reached after each location of the previous sample.
+        let mut path: Vec<NodeId> = Vec::new();
+        let mut previous: &[usize] = &[];
+        for index in stacks.sorted() {
+            let sample = &profile.samples[index];
+            let bits = flags(sample);
+            if bits == 0 {
+                continue;
             }
-        } else {
-            for &location in sample.locations.iter().rev() {
-                for &frame in frames.of(location) {
-                    node = tree.child(node, frame)?;
+            let locations = &sample.locations[..];
+            let node = if locations.is_empty() {
+                match self.no_stack {
+                    Some(frame) => tree.child(ROOT, frame)?,
+                    None => continue,
                 }
+            } else {
+                let shared = stacks.shared(previous, locations);
+                path.truncate(shared);
+                let mut node = path.last().copied().unwrap_or(ROOT);
+                let mut fresh = false;
+                for location in stacks.root_first(locations).skip(shared) {
+                    for frame in stacks.frames(self.frames.of(location)) {
+                        node = match fresh {
+                            true => tree.add_child(node, frame)?,
+                            false => {
+                                let (child, made) = tree.find_or_add(node, frame)?;
+                                fresh = made;
+                                child
+                            }
+                        };
+                    }
+                    path.push(node);
+                }
+                node
+            };
+            previous = locations;
+            tree.add_flags(node, bits);
+            for &(sample_type, column) in columns {
+                let value = sample.values.get(sample_type).copied().unwrap_or(0);
+                tree.add_to(node, column, value);
             }
         }
-        tree.add(node, &sample.values);
+        Ok(())
     }
-    tree.finish();
-    Ok(tree)
+}
+
+/// The samples' stacks in the order a tree is built: root first, or leaf
+/// first for a reversed graph.
+struct Stacks<'a> {
+    profile: &'a Profile,
+    reverse: bool,
+}
+
+impl<'a> Stacks<'a> {
+    /// Sample positions, sorted by stack so that neighbours share most of
+    /// their frames.
+    fn sorted(&self) -> Vec<usize> {
+        let samples = &self.profile.samples;
+        let mut order: Vec<usize> = (0..samples.len()).collect();
+        let reverse = self.reverse;
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&samples[a].locations, &samples[b].locations);
+            match reverse {
+                true => a.iter().cmp(b.iter()),
+                false => a.iter().rev().cmp(b.iter().rev()),
+            }
+        });
+        order
+    }
+
+    /// A stack's locations in tree order.
+    fn root_first(&self, locations: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+        let (forward, backward) = match self.reverse {
+            true => (Some(locations.iter()), None),
+            false => (None, Some(locations.iter().rev())),
+        };
+        forward
+            .into_iter()
+            .flatten()
+            .chain(backward.into_iter().flatten())
+            .copied()
+    }
+
+    /// A location's frames in tree order.
+    fn frames(&self, frames: &'a [FrameId]) -> impl Iterator<Item = FrameId> + 'a {
+        let (forward, backward) = match self.reverse {
+            true => (None, Some(frames.iter().rev())),
+            false => (Some(frames.iter()), None),
+        };
+        forward
+            .into_iter()
+            .flatten()
+            .chain(backward.into_iter().flatten())
+            .copied()
+    }
+
+    /// How many locations, in tree order, two stacks begin with alike.
+    fn shared(&self, a: &[usize], b: &[usize]) -> usize {
+        match self.reverse {
+            true => a.iter().zip(b).take_while(|(x, y)| x == y).count(),
+            false => a
+                .iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take_while(|(x, y)| x == y)
+                .count(),
+        }
+    }
+}
+
+/// pprof's total of `measure` in `profile` (see [`Measure::total`]),
+/// without folding.
+pub fn total(profile: &Profile, measure: &Measure) -> i64 {
+    let (mut total, mut events) = (0i64, 0i64);
+    for sample in &profile.samples {
+        let value = |index: usize| sample.values.get(index).copied().unwrap_or(0);
+        total = total.saturating_add(value(measure.index).saturating_abs());
+        events = events.saturating_add(value(0));
+    }
+    reduce(total, events, measure.mean)
 }
 
 /// Folds `profile`'s samples into sorted stacks of the chosen sample type.
@@ -252,13 +478,25 @@ fn reduce(value: i64, events: i64, mean: bool) -> i64 {
 
 /// Each location's frames, root-side first (`outer`, then what was inlined
 /// into it), as interned frame ids.
-struct LocationFrames {
+pub(crate) struct LocationFrames {
     ids: Vec<FrameId>,
     /// Per location: where its frames start in `ids`, and how many.
     spans: Vec<(usize, usize)>,
 }
 
 impl LocationFrames {
+    /// Frames given per location (root-side first), by the caller's own
+    /// numbering.
+    pub(crate) fn from_lists<'a>(lists: impl Iterator<Item = &'a [FrameId]>) -> LocationFrames {
+        let mut ids = Vec::new();
+        let mut spans = Vec::new();
+        for list in lists {
+            spans.push((ids.len(), list.len()));
+            ids.extend_from_slice(list);
+        }
+        LocationFrames { ids, spans }
+    }
+
     fn new(
         profile: &Profile,
         options: &FoldOptions,

@@ -148,11 +148,10 @@ pub fn run(config: &Config) -> Result<(), Error> {
     if config.memstats {
         return mode::memstats::run(config);
     }
-    let new = load(&config.sources, config, config.save.as_deref())?;
     if !config.base.is_empty() {
-        let base = load(&config.base, config, None)?;
-        return mode::diff::run(&base, &new, config);
+        return mode::diff::run(config);
     }
+    let new = load(&config.sources, config, config.save.as_deref())?;
     if let Some(request) = config.top {
         mode::top::print(&new.profile, config, request, &new.input())?;
         if !config.draw_with_top {
@@ -287,23 +286,43 @@ pub(crate) fn prepare(profile: &mut Profile, config: &Config, input: &str) -> Re
     Ok(())
 }
 
-/// The call tree of a prepared profile with `options` (the command line's,
-/// or one sample type of them); for `drawing`, with inlined frames marked
-/// and, when the graph is reversed, leaf first.
+/// How to fold for the command line; for `drawing`, with inlined frames
+/// marked and, when the graph is reversed, leaf first.
+pub(crate) fn fold_options(config: &Config, drawing: bool) -> FoldOptions {
+    FoldOptions {
+        mark_inlined: drawing,
+        reverse: drawing && config.render.reverse,
+        ..config.fold.clone()
+    }
+}
+
+/// The call tree of a prepared profile, every sample type in it.
 pub(crate) fn fold_tree(
     profile: &Profile,
     config: &Config,
     drawing: bool,
     input: &str,
 ) -> Result<CallTree, Error> {
-    let options = FoldOptions {
-        mark_inlined: drawing,
-        reverse: drawing && config.render.reverse,
-        ..config.fold.clone()
-    };
-    fold::tree(profile, &options).map_err(|source| Error::Fold {
+    fold::tree(profile, &fold_options(config, drawing)).map_err(|source| Error::Fold {
         input: input.to_owned(),
         source,
+    })
+}
+
+/// The call tree of the sample type the command line asks for, and how to
+/// read it.
+pub(crate) fn fold_measure(
+    profile: &Profile,
+    config: &Config,
+    drawing: bool,
+    input: &str,
+) -> Result<(CallTree, Measure), Error> {
+    let measure = measure_for(profile, &config.fold, input)?;
+    fold::tree_for(profile, &fold_options(config, drawing), &measure).map_err(|source| {
+        Error::Fold {
+            input: input.to_owned(),
+            source,
+        }
     })
 }
 

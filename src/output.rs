@@ -25,6 +25,15 @@ pub fn write(destination: &Destination, contents: &[u8]) -> Result<(), Error> {
     }
 }
 
+/// Streams to standard output as `fill` writes (buffer it: standard
+/// output is line-buffered).
+pub fn stream_stdout(fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    fill(&mut stdout)
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
+}
+
 /// Writes everything to standard output at once.
 pub fn write_stdout(contents: &[u8]) -> Result<(), Error> {
     let mut stdout = io::stdout().lock();

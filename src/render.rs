@@ -573,14 +573,11 @@ mod tests {
             }
             tree.add(node, &[value]);
         }
-        let measure = Measure {
-            index: 0,
-            sample_type: ValueType {
-                name: "inuse_space".into(),
-                unit: "bytes".into(),
-            },
-            mean: false,
+        let sample_type = ValueType {
+            name: "inuse_space".into(),
+            unit: "bytes".into(),
         };
+        let measure = Measure::new(0, sample_type, false);
         (tree, measure)
     }
 

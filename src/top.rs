@@ -8,12 +8,18 @@
 //! (with `-mean`, divided by the event counts), the order (flat or cum, then
 //! name), pprof's trimming of nodes below a fraction of the total, and the
 //! `(inline)` marks. The sample type comes from [`crate::fold`]'s rules.
+//!
+//! The sums come from a call tree whose frames are the table's nodes (with
+//! an inline bit), walked once per pass: a node's cum is added where it
+//! first appears on a path, which is pprof's "once per sample", for every
+//! sample below at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::fold::{select_sample_type, FoldError, FoldOptions};
+use crate::fold::{select_sample_type, FoldError, FoldOptions, LocationFrames, Walk};
 use crate::profile::{LabelValue, Line, Location, Profile, ValueType};
+use crate::tree::{CallTree, FastMap, FrameId, NodeId, ROOT};
 use crate::units;
 
 /// pprof's default `-nodefraction`: nodes whose cum is below this share of
@@ -150,105 +156,155 @@ pub fn top_with(
     if options.mean && index == 0 {
         return Err(FoldError::MeanWithoutCount);
     }
-    let samples: Vec<Weighed> = profile
-        .samples
-        .iter()
-        .map(|sample| Weighed {
-            locations: &sample.locations,
-            value: sample.values[index],
-            events: if options.mean { sample.values[0] } else { 0 },
-        })
-        .filter(|s| s.value != 0 || s.events != 0)
-        .collect();
-    let nodes = Nodes::new(profile, options);
-    let full = accumulate(&nodes, &samples, None);
+    let tables = Tables::new(profile, options, &[index])?;
+    Ok(tables.table(profile, index, top_options))
+}
 
-    // The cut-offs are fractions of the summed flat values, before any mean.
-    let flat_sum = full
-        .weights
-        .iter()
-        .fold(0i64, |sum, w| sum.wrapping_add(w.flat));
-    let node_cutoff = fraction_of(flat_sum, top_options.node_fraction);
-    let edge_cutoff = fraction_of(flat_sum, top_options.edge_fraction);
-    let present: Vec<bool> = full.weights.iter().map(Weights::present).collect();
-    let present_count = present.iter().filter(|&&p| p).count();
-    let (graph, dropped_nodes) = if node_cutoff > 0 {
+/// What the top tables of one profile are computed from, for any of its
+/// sample types: the table's nodes and the call tree of their frames.
+pub struct Tables {
+    nodes: Nodes,
+    tree: CallTree,
+    /// Per tree node: the sample types (as bits) with a sample at or below
+    /// it that counts (a value, or for a mean an event count).
+    present: Vec<u64>,
+    mean: bool,
+}
+
+impl Tables {
+    /// Folds `profile` once for the tables of the sample types `indices`
+    /// (every type when empty).
+    pub fn new(
+        profile: &Profile,
+        options: &FoldOptions,
+        indices: &[usize],
+    ) -> Result<Tables, FoldError> {
+        let nodes = Nodes::new(profile, options);
+        let all: Vec<usize> = (0..profile.sample_types.len()).collect();
+        let indices = if indices.is_empty() { &all } else { indices };
+        let tree = key_tree(profile, &nodes, indices, options.mean)?;
+        let mut present = vec![0u64; tree.len()];
+        for node in tree.nodes().rev() {
+            let here = present[node as usize] | tree.flags(node);
+            present[node as usize] = here;
+            let parent = tree.parent(node).unwrap_or(ROOT) as usize;
+            present[parent] |= here;
+        }
+        Ok(Tables {
+            nodes,
+            tree,
+            present,
+            mean: options.mean,
+        })
+    }
+
+    /// The table of the sample type at `index` (one of those folded).
+    pub fn table(&self, profile: &Profile, index: usize, top_options: &TopOptions) -> Top {
+        let nodes = &self.nodes;
+        let count = nodes.keys.len();
+        let pass = Pass {
+            tables: self,
+            column: index,
+            needed: presence_bits(index, self.mean),
+        };
+        let mut full = pass.accumulate(None);
+        // The cut-offs are fractions of the summed flat values, before any mean.
+        let flat_sum = full
+            .weights
+            .iter()
+            .fold(0i64, |sum, w| sum.wrapping_add(w.flat));
+        let node_cutoff = fraction_of(flat_sum, top_options.node_fraction);
+        let edge_cutoff = fraction_of(flat_sum, top_options.edge_fraction);
+        // Dropping nodes loses the flat values of samples whose innermost
+        // frame was dropped, and leaves every kept node's sums as they
+        // were; only the edges change, now skipping over dropped callers.
         let kept: Vec<bool> = full
             .weights
             .iter()
-            .zip(&present)
-            .map(|(w, &present)| present && w.cum.wrapping_abs() >= node_cutoff)
+            .map(|w| w.present() && (node_cutoff <= 0 || w.cum.wrapping_abs() >= node_cutoff))
             .collect();
-        match present_count - kept.iter().filter(|&&k| k).count() {
-            0 => (full, 0),
-            // Rebuilt without the dropped nodes: flat values of samples
-            // whose innermost frame was dropped are lost, not moved, and
-            // edges now skip over the dropped callers.
-            dropped => (accumulate(&nodes, &samples, Some(&kept)), dropped),
+        let present_count = full.weights.iter().filter(|w| w.present()).count();
+        let dropped_nodes = present_count - kept.iter().filter(|&&k| k).count();
+        for (weights, &kept) in full.weights.iter_mut().zip(&kept) {
+            if !kept {
+                *weights = Weights::default();
+            }
         }
-    } else {
-        (full, 0)
-    };
 
-    let mut order: Vec<usize> = (0..nodes.keys.len())
-        .filter(|&n| graph.weights[n].present())
-        .collect();
-    let names: Vec<String> = nodes.keys.iter().map(NodeKey::printable_name).collect();
-    let by_cum = top_options.by_cum;
-    order.sort_unstable_by(|&a, &b| {
-        let (wa, wb) = (&graph.weights[a], &graph.weights[b]);
-        let (first_a, second_a) = match by_cum {
-            false => (wa.flat, wa.cum),
-            true => (wa.cum, wa.flat),
-        };
-        let (first_b, second_b) = match by_cum {
-            false => (wb.flat, wb.cum),
-            true => (wb.cum, wb.flat),
-        };
-        first_b
-            .wrapping_abs()
-            .cmp(&first_a.wrapping_abs())
-            .then_with(|| names[a].cmp(&names[b]))
-            // pprof stops at the name: nodes that print the same name are
-            // left in map order. Break those ties deterministically.
-            .then_with(|| second_b.wrapping_abs().cmp(&second_a.wrapping_abs()))
-            .then_with(|| nodes.keys[a].go_value().cmp(&nodes.keys[b].go_value()))
-    });
+        let mut order: Vec<usize> = (0..count).filter(|&n| kept[n]).collect();
+        let names: Vec<String> = nodes.keys.iter().map(NodeKey::printable_name).collect();
+        let by_cum = top_options.by_cum;
+        order.sort_unstable_by(|&a, &b| {
+            let (wa, wb) = (&full.weights[a], &full.weights[b]);
+            let (first_a, second_a) = match by_cum {
+                false => (wa.flat, wa.cum),
+                true => (wa.cum, wa.flat),
+            };
+            let (first_b, second_b) = match by_cum {
+                false => (wb.flat, wb.cum),
+                true => (wb.cum, wb.flat),
+            };
+            first_b
+                .wrapping_abs()
+                .cmp(&first_a.wrapping_abs())
+                .then_with(|| names[a].cmp(&names[b]))
+                // pprof stops at the name: nodes that print the same name are
+                // left in map order. Break those ties deterministically.
+                .then_with(|| second_b.wrapping_abs().cmp(&second_a.wrapping_abs()))
+                .then_with(|| nodes.keys[a].go_value().cmp(&nodes.keys[b].go_value()))
+        });
 
-    let all_nodes = order.len();
-    let count = top_options.node_count;
-    let graph = if count > 0 && count < all_nodes {
-        // Rebuilt with only the first rows, whose sums stay the same; the
-        // edges (and so the marks) now join the kept rows only.
-        order.truncate(count);
-        let mut kept = vec![false; nodes.keys.len()];
-        for &n in &order {
-            kept[n] = true;
+        let all_nodes = order.len();
+        let rows_kept = top_options.node_count;
+        let edges = if rows_kept > 0 && rows_kept < all_nodes {
+            // Only the first rows, whose sums stay the same; the edges (and
+            // so the marks) now join the kept rows only.
+            order.truncate(rows_kept);
+            let mut rows = vec![false; count];
+            for &n in &order {
+                rows[n] = true;
+            }
+            pass.accumulate(Some(&rows)).edges
+        } else if dropped_nodes > 0 {
+            pass.accumulate(Some(&kept)).edges
+        } else {
+            full.edges
+        };
+        let inlined = inline_marks(&edges, edge_cutoff, count);
+        let rows = order
+            .into_iter()
+            .map(|n| TopRow {
+                flat: full.weights[n].flat_value(),
+                cum: full.weights[n].cum_value(),
+                name: names[n].clone(),
+                inlined: inlined[n],
+            })
+            .collect();
+        let total = total(profile, index, self.mean);
+        Top {
+            sample_type: profile.sample_types[index].clone(),
+            mean: self.mean,
+            total,
+            rows,
+            all_nodes,
+            dropped_nodes,
+            dropped_cutoff: fraction_of(total, top_options.node_fraction),
         }
-        accumulate(&nodes, &samples, Some(&kept))
-    } else {
-        graph
+    }
+}
+
+/// The bits of [`Tables::present`] that make a sample count for the
+/// sample type at `index`; every bit when there are too many types to
+/// tell them apart.
+fn presence_bits(index: usize, mean: bool) -> u64 {
+    let bit = |index: usize| match index {
+        0..64 => 1u64 << index,
+        _ => u64::MAX,
     };
-    let inlined = inline_marks(&graph.edges, edge_cutoff, nodes.keys.len());
-    let rows = order
-        .into_iter()
-        .map(|n| TopRow {
-            flat: graph.weights[n].flat_value(),
-            cum: graph.weights[n].cum_value(),
-            name: names[n].clone(),
-            inlined: inlined[n],
-        })
-        .collect();
-    let total = total(profile, index, options.mean);
-    Ok(Top {
-        sample_type: profile.sample_types[index].clone(),
-        mean: options.mean,
-        total,
-        rows,
-        all_nodes,
-        dropped_nodes,
-        dropped_cutoff: fraction_of(total, top_options.node_fraction),
-    })
+    match mean {
+        true => bit(index) | bit(0),
+        false => bit(index),
+    }
 }
 
 /// `|value × fraction|`, truncated as Go converts a float to an integer.
@@ -428,13 +484,57 @@ impl Nodes {
     }
 }
 
-/// A sample reduced to what the table needs.
-struct Weighed<'a> {
-    /// Leaf first.
-    locations: &'a [usize],
-    value: i64,
-    /// The event count a mean divides by; 0 without `-mean`.
-    events: i64,
+/// The samples that count for any of the sample types `indices` (a value,
+/// or for a mean an event count), as a tree whose frames are table nodes:
+/// `node × 2`, plus 1 when the frame was inlined into its caller (every
+/// line of a location but the last). Column `i` holds sample type `i`; a
+/// node's flags say which types have a sample ending there that counts.
+fn key_tree(
+    profile: &Profile,
+    nodes: &Nodes,
+    indices: &[usize],
+    mean: bool,
+) -> Result<CallTree, FoldError> {
+    let lists: Vec<Vec<FrameId>> = nodes
+        .per_location
+        .iter()
+        .map(|ids| {
+            // Outermost (physical) function first, inlined callees after.
+            let last = ids.len().saturating_sub(1);
+            ids.iter()
+                .enumerate()
+                .rev()
+                .map(|(depth, &node)| node as FrameId * 2 + FrameId::from(depth != last))
+                .collect()
+        })
+        .collect();
+    let frames = LocationFrames::from_lists(lists.iter().map(Vec::as_slice));
+    let walk = Walk {
+        profile,
+        frames: &frames,
+        reverse: false,
+        no_stack: None,
+    };
+    let mut tree = CallTree::new(profile.sample_types.len());
+    let mut columns: Vec<(usize, usize)> = indices.iter().map(|&i| (i, i)).collect();
+    if mean && !indices.contains(&0) {
+        columns.push((0, 0));
+    }
+    let counts = |sample: &crate::profile::Sample| {
+        let mut bits = 0u64;
+        for &index in indices {
+            if sample.values.get(index).copied().unwrap_or(0) != 0 {
+                bits |= presence_bits(index, false);
+            }
+        }
+        if mean && sample.values.first().copied().unwrap_or(0) != 0 {
+            bits |= presence_bits(0, false);
+        }
+        bits
+    };
+    walk.add_flagged(&mut tree, counts, &columns)?;
+    tree.finish();
+    Ok(tree)
 }
 
 /// One node's sums: values and, for a mean, event counts.
@@ -474,6 +574,8 @@ fn divide(value: i64, events: i64) -> i64 {
 struct Edge {
     weight: i64,
     inline: bool,
+    /// How often the edge is on the path being walked.
+    on_path: u32,
 }
 
 struct Graph {
@@ -482,54 +584,129 @@ struct Graph {
     edges: HashMap<(usize, usize), Edge>,
 }
 
-/// Sums every node's flat and cum values, and the edges between nodes, over
-/// the samples; with `kept`, nodes outside it are skipped as if absent.
-fn accumulate(nodes: &Nodes, samples: &[Weighed], kept: Option<&[bool]>) -> Graph {
-    let mut weights = vec![Weights::default(); nodes.keys.len()];
-    let mut edges: HashMap<(usize, usize), Edge> = HashMap::new();
-    // The last sample each node was counted in: cum once per sample.
-    let mut seen = vec![usize::MAX; nodes.keys.len()];
-    let mut seen_edges: HashSet<(usize, usize)> = HashSet::new();
-    for (sample_number, sample) in samples.iter().enumerate() {
-        seen_edges.clear();
-        let mut caller: Option<usize> = None;
-        // True while the frames after `caller` were all skipped.
-        let mut skipped = false;
-        for &location in sample.locations.iter().rev() {
-            let ids = &nodes.per_location[location];
-            // Outermost (physical) function first, inlined callees after.
-            for (depth, &node) in ids.iter().enumerate().rev() {
-                if kept.is_some_and(|kept| !kept[node]) {
-                    skipped = true;
-                    continue;
-                }
-                if seen[node] != sample_number {
-                    seen[node] = sample_number;
-                    let w = &mut weights[node];
-                    w.cum = w.cum.wrapping_add(sample.value);
-                    w.cum_events = w.cum_events.wrapping_add(sample.events);
-                }
-                if let Some(caller) = caller.filter(|&c| c != node) {
-                    if seen_edges.insert((node, caller)) {
-                        let edge = edges.entry((caller, node)).or_insert(Edge {
-                            weight: 0,
-                            inline: true,
-                        });
-                        edge.weight = edge.weight.wrapping_add(sample.value);
-                        edge.inline &= depth != ids.len() - 1;
+/// What the walk knows at a tree node: the table node that calls whatever
+/// comes next (the last kept one), and whether frames were skipped since.
+#[derive(Debug, Clone, Copy)]
+struct PathState {
+    caller: Option<usize>,
+    skipped: bool,
+}
+
+/// One walk over the tree for one sample type.
+struct Pass<'a> {
+    tables: &'a Tables,
+    column: usize,
+    /// The presence bits a subtree needs to hold samples that count.
+    needed: u64,
+}
+
+impl Pass<'_> {
+    fn value(&self, node: NodeId) -> (i64, i64) {
+        let values = self.tables.tree.values(node);
+        let events = match self.tables.mean {
+            true => values[0],
+            false => 0,
+        };
+        (values[self.column], events)
+    }
+
+    /// Sums every node's flat and cum values, and the edges between nodes,
+    /// over the samples; with `kept`, nodes outside it are skipped as if
+    /// absent. A node's cum is added where it first appears on a path
+    /// (once per sample), its flat where samples end with it.
+    fn accumulate(&self, kept: Option<&[bool]>) -> Graph {
+        let tree = &self.tables.tree;
+        let count = self.tables.nodes.keys.len();
+        let mut weights = vec![Weights::default(); count];
+        let mut edges: FastMap<(usize, usize), Edge> = FastMap::default();
+        // The values of every sample at or below each node.
+        let mut below: Vec<(i64, i64)> = vec![(0, 0); tree.len()];
+        for node in tree.nodes().rev() {
+            let (value, events) = self.value(node);
+            let sums = &mut below[node as usize];
+            *sums = (sums.0.saturating_add(value), sums.1.saturating_add(events));
+            let parent = tree.parent(node).unwrap_or(ROOT) as usize;
+            let (v, e) = below[node as usize];
+            let up = &mut below[parent];
+            *up = (up.0.saturating_add(v), up.1.saturating_add(e));
+        }
+        let mut on_path = vec![0u32; count];
+        let present = |node: NodeId| self.tables.present[node as usize] & self.needed != 0;
+        // Depth-first: (node, its caller state, entering); a node is
+        // visited again on the way out, to undo what it put on the path.
+        let root = PathState {
+            caller: None,
+            skipped: false,
+        };
+        let mut pending: Vec<(NodeId, PathState, bool)> = tree
+            .children(ROOT)
+            .filter(|&child| present(child))
+            .map(|child| (child, root, true))
+            .collect();
+        while let Some((node, from, entering)) = pending.pop() {
+            let frame = tree.frame(node) as usize;
+            let (key, inline) = (frame / 2, frame % 2 == 1);
+            let counted = kept.is_none_or(|kept| kept[key]);
+            let caller = from.caller.filter(|&c| c != key);
+            if !entering {
+                if counted {
+                    on_path[key] -= 1;
+                    if let Some(edge) = caller.and_then(|caller| edges.get_mut(&(caller, key))) {
+                        edge.on_path -= 1;
                     }
                 }
-                caller = Some(node);
-                skipped = false;
+                continue;
             }
+            let state = match counted {
+                false => PathState {
+                    caller: from.caller,
+                    skipped: true,
+                },
+                true => {
+                    let (value, events) = below[node as usize];
+                    if on_path[key] == 0 {
+                        let w = &mut weights[key];
+                        w.cum = w.cum.saturating_add(value);
+                        w.cum_events = w.cum_events.saturating_add(events);
+                    }
+                    on_path[key] += 1;
+                    if let Some(caller) = caller {
+                        let edge = edges.entry((caller, key)).or_insert(Edge {
+                            weight: 0,
+                            inline: true,
+                            on_path: 0,
+                        });
+                        if edge.on_path == 0 {
+                            edge.weight = edge.weight.saturating_add(value);
+                            edge.inline &= inline;
+                        }
+                        edge.on_path += 1;
+                    }
+                    PathState {
+                        caller: Some(key),
+                        skipped: false,
+                    }
+                }
+            };
+            let ends_here = tree.flags(node) & self.needed != 0;
+            if let (Some(leaf), false, true) = (state.caller, state.skipped, ends_here) {
+                let (value, events) = self.value(node);
+                let w = &mut weights[leaf];
+                w.flat = w.flat.saturating_add(value);
+                w.flat_events = w.flat_events.saturating_add(events);
+            }
+            pending.push((node, from, false));
+            pending.extend(
+                tree.children(node)
+                    .filter(|&child| present(child))
+                    .map(|child| (child, state, true)),
+            );
         }
-        if let (Some(leaf), false) = (caller, skipped) {
-            let w = &mut weights[leaf];
-            w.flat = w.flat.wrapping_add(sample.value);
-            w.flat_events = w.flat_events.wrapping_add(sample.events);
+        Graph {
+            weights,
+            edges: edges.into_iter().collect(),
         }
     }
-    Graph { weights, edges }
 }
 
 /// A node is `(inline)` when all its incoming edges of at least the cut-off

@@ -26,6 +26,10 @@ pub const ROOT: NodeId = 0;
 /// Marks "no node" in the child and sibling links.
 const NO_NODE: NodeId = NodeId::MAX;
 
+fn child_key(parent: NodeId, frame: FrameId) -> u64 {
+    (u64::from(parent) << 32) | u64::from(frame)
+}
+
 /// Maps keyed by ids and names. foldhash: among the fastest hashers for
 /// small keys, with a per-process seed, so inputs cannot be crafted to
 /// collide as they can with an unseeded multiply-rotate hash.
@@ -80,7 +84,18 @@ struct Node {
     parent: NodeId,
     first_child: NodeId,
     next_sibling: NodeId,
+    /// Where this node's values are in [`CallTree::slots`], once a sample
+    /// ends here; most nodes are only passed through.
+    slot: u32,
 }
+
+/// A node with more children than this finds them through a hash map; a
+/// narrower one scans its list of children, which is faster for the
+/// handful most nodes have.
+const WIDE: usize = 12;
+
+/// Marks "no values yet".
+const NO_SLOT: u32 = u32::MAX;
 
 /// Stacks as a prefix tree of frame ids, `columns` values per node.
 ///
@@ -91,10 +106,16 @@ pub struct CallTree {
     pub frames: Frames,
     nodes: Vec<Node>,
     columns: usize,
-    /// `columns` values per node, node after node.
-    values: Vec<i64>,
-    /// (parent, frame) → child, while the tree grows.
+    /// `columns` values per slot, slot after slot.
+    slots: Vec<i64>,
+    /// Per slot: bits the caller gave the samples that end there.
+    flags: Vec<u64>,
+    /// What a node without a slot has: zeros.
+    zeros: Vec<i64>,
+    /// (parent, frame) → child, for the children of wide nodes.
     children: FastMap<u64, NodeId>,
+    /// One bit per node: its children are in `children`.
+    wide: Vec<u64>,
     /// Per column: the sum of every added value's size, and the plain sum.
     abs_sums: Vec<i64>,
     sums: Vec<i64>,
@@ -110,10 +131,14 @@ impl CallTree {
                 parent: NO_NODE,
                 first_child: NO_NODE,
                 next_sibling: NO_NODE,
+                slot: NO_SLOT,
             }],
             columns,
-            values: vec![0; columns],
+            slots: Vec::new(),
+            flags: Vec::new(),
+            zeros: vec![0; columns],
             children: FastMap::default(),
+            wide: vec![0],
             abs_sums: vec![0; columns],
             sums: vec![0; columns],
         }
@@ -122,10 +147,43 @@ impl CallTree {
     /// The child of `parent` for `frame`, made if it is new.
     #[inline]
     pub fn child(&mut self, parent: NodeId, frame: FrameId) -> Result<NodeId, TreeError> {
-        let key = (u64::from(parent) << 32) | u64::from(frame);
-        if let Some(&child) = self.children.get(&key) {
-            return Ok(child);
+        self.find_or_add(parent, frame).map(|(child, _)| child)
+    }
+
+    /// The child of `parent` for `frame`, and whether it was just made.
+    #[inline]
+    pub fn find_or_add(
+        &mut self,
+        parent: NodeId,
+        frame: FrameId,
+    ) -> Result<(NodeId, bool), TreeError> {
+        if self.is_wide(parent) {
+            let key = child_key(parent, frame);
+            if let Some(&child) = self.children.get(&key) {
+                return Ok((child, false));
+            }
+        } else {
+            let mut count = 0;
+            let mut next = self.nodes[parent as usize].first_child;
+            while next != NO_NODE {
+                let node = &self.nodes[next as usize];
+                if node.frame == frame {
+                    return Ok((next, false));
+                }
+                next = node.next_sibling;
+                count += 1;
+            }
+            if count >= WIDE {
+                self.widen(parent);
+            }
         }
+        self.add_child(parent, frame).map(|child| (child, true))
+    }
+
+    /// Makes a child of `parent` for `frame`, which the caller knows is new
+    /// (a node made during the same walk has no children yet).
+    #[inline]
+    pub fn add_child(&mut self, parent: NodeId, frame: FrameId) -> Result<NodeId, TreeError> {
         let child = NodeId::try_from(self.nodes.len())
             .ok()
             .filter(|&id| id < NO_NODE)
@@ -136,28 +194,75 @@ impl CallTree {
             parent,
             first_child: NO_NODE,
             next_sibling: first_child,
+            slot: NO_SLOT,
         });
         self.nodes[parent as usize].first_child = child;
-        self.values.extend(std::iter::repeat_n(0, self.columns));
-        self.children.insert(key, child);
+        if child as usize / 64 >= self.wide.len() {
+            self.wide.push(0);
+        }
+        if self.is_wide(parent) {
+            self.children.insert(child_key(parent, frame), child);
+        }
         Ok(child)
+    }
+
+    fn is_wide(&self, node: NodeId) -> bool {
+        self.wide[node as usize / 64] & (1 << (node % 64)) != 0
+    }
+
+    /// From now on, `node`'s children are found through the hash map.
+    fn widen(&mut self, node: NodeId) {
+        self.wide[node as usize / 64] |= 1 << (node % 64);
+        let mut next = self.nodes[node as usize].first_child;
+        while next != NO_NODE {
+            let child = self.nodes[next as usize];
+            self.children.insert(child_key(node, child.frame), next);
+            next = child.next_sibling;
+        }
+    }
+
+    /// The values of `node`, made room for if it had none.
+    fn slot_mut(&mut self, node: NodeId) -> &mut [i64] {
+        let columns = self.columns;
+        let mut slot = self.nodes[node as usize].slot;
+        if slot == NO_SLOT {
+            slot = u32::try_from(self.slots.len() / columns.max(1)).unwrap_or(NO_SLOT);
+            self.nodes[node as usize].slot = slot;
+            self.slots.extend(std::iter::repeat_n(0, columns));
+            self.flags.push(0);
+        }
+        let start = slot as usize * columns;
+        &mut self.slots[start..start + columns]
     }
 
     /// Adds one sample's values (one per column) to `node`.
     #[inline]
     pub fn add(&mut self, node: NodeId, values: &[i64]) {
-        let start = node as usize * self.columns;
-        let slots = &mut self.values[start..start + self.columns];
-        for (column, (slot, &value)) in slots.iter_mut().zip(values).enumerate() {
-            *slot = slot.saturating_add(value);
-            self.abs_sums[column] = self.abs_sums[column].saturating_add(value.saturating_abs());
-            self.sums[column] = self.sums[column].saturating_add(value);
+        for (column, &value) in values.iter().enumerate().take(self.columns) {
+            self.add_to(node, column, value);
+        }
+    }
+
+    /// Sets `bits` among the flags of `node` (see [`CallTree::flags`]).
+    pub fn add_flags(&mut self, node: NodeId, bits: u64) {
+        self.slot_mut(node);
+        let slot = self.nodes[node as usize].slot as usize;
+        self.flags[slot] |= bits;
+    }
+
+    /// The flags set on `node`: whatever the caller recorded about the
+    /// samples that end there (0 for a node no sample ends at).
+    pub fn flags(&self, node: NodeId) -> u64 {
+        match self.nodes[node as usize].slot {
+            NO_SLOT => 0,
+            slot => self.flags[slot as usize],
         }
     }
 
     /// Adds `value` to one column of `node`.
+    #[inline]
     pub fn add_to(&mut self, node: NodeId, column: usize, value: i64) {
-        let slot = &mut self.values[node as usize * self.columns + column];
+        let slot = &mut self.slot_mut(node)[column];
         *slot = slot.saturating_add(value);
         self.abs_sums[column] = self.abs_sums[column].saturating_add(value.saturating_abs());
         self.sums[column] = self.sums[column].saturating_add(value);
@@ -166,14 +271,26 @@ impl CallTree {
     /// Frees what only growing the tree needs.
     pub fn finish(&mut self) {
         self.children = FastMap::default();
+        self.wide = Vec::new();
         self.nodes.shrink_to_fit();
-        self.values.shrink_to_fit();
+        self.slots.shrink_to_fit();
+        self.flags.shrink_to_fit();
     }
 
     /// The values of the samples whose stack ends at `node`.
     pub fn values(&self, node: NodeId) -> &[i64] {
-        let start = node as usize * self.columns;
-        &self.values[start..start + self.columns]
+        match self.nodes[node as usize].slot {
+            NO_SLOT => &self.zeros,
+            slot => {
+                let start = slot as usize * self.columns;
+                &self.slots[start..start + self.columns]
+            }
+        }
+    }
+
+    /// Whether a sample ends at `node`.
+    pub fn ends_here(&self, node: NodeId) -> bool {
+        self.nodes[node as usize].slot != NO_SLOT
     }
 
     pub fn columns(&self) -> usize {
@@ -227,50 +344,6 @@ impl CallTree {
     /// Every node but the root, children after their parents.
     pub fn nodes(&self) -> impl DoubleEndedIterator<Item = NodeId> {
         1..self.nodes.len() as NodeId
-    }
-
-    /// The node of `frames` (root first) added below `parent` in `other`'s
-    /// frame ids, as a node of this tree: the building block of merging
-    /// trees whose frame tables differ. `map` caches other's frame ids.
-    fn adopt(
-        &mut self,
-        parent: NodeId,
-        other: &CallTree,
-        other_frame: FrameId,
-        map: &mut [FrameId],
-    ) -> Result<NodeId, TreeError> {
-        let frame = match map[other_frame as usize] {
-            FrameId::MAX => {
-                let id = self.frames.intern(other.frames.name(other_frame))?;
-                map[other_frame as usize] = id;
-                id
-            }
-            id => id,
-        };
-        self.child(parent, frame)
-    }
-
-    /// Adds every node of `other` to this tree, putting `value(node)` of
-    /// each into `column`: trees folded from different profiles become
-    /// one, stacks matched by their frames' names.
-    pub fn merge_column(
-        &mut self,
-        other: &CallTree,
-        column: usize,
-        value: impl Fn(NodeId) -> i64,
-    ) -> Result<(), TreeError> {
-        let mut frame_map = vec![FrameId::MAX; other.frames.len()];
-        let mut node_map = vec![ROOT; other.nodes.len()];
-        for node in other.nodes() {
-            let parent = node_map[other.nodes[node as usize].parent as usize];
-            let mine = self.adopt(parent, other, other.frame(node), &mut frame_map)?;
-            node_map[node as usize] = mine;
-            let value = value(node);
-            if value != 0 {
-                self.add_to(mine, column, value);
-            }
-        }
-        Ok(())
     }
 
     /// Calls `emit(stack, node)` for every node `has_line` accepts, with
@@ -379,37 +452,41 @@ impl CallTree {
         min_width: f64,
         mut emit: impl FnMut(&str, &W, bool),
     ) {
-        let own: Vec<W> = (0..self.nodes.len() as NodeId)
-            .map(|node| match node {
-                ROOT => W::default(),
-                node => weight(node),
-            })
-            .collect();
-        let mut whole = own.clone();
+        // Only widths are kept for every node; the other sums are made for
+        // the few lines handed over.
+        let mut widths: Vec<u64> = vec![0; self.nodes.len()];
         for node in self.nodes().rev() {
+            if self.ends_here(node) {
+                let own = weight(node).width();
+                widths[node as usize] = widths[node as usize].saturating_add(own);
+            }
             let parent = self.nodes[node as usize].parent as usize;
-            let (head, tail) = whole.split_at_mut(node as usize);
-            head[parent].combine(&tail[0]);
+            widths[parent] = widths[parent].saturating_add(widths[node as usize]);
         }
-        let total = whole[ROOT as usize].width();
+        let own_width = |node: NodeId| match self.ends_here(node) {
+            true => weight(node).width(),
+            false => 0,
+        };
+        let total = widths[ROOT as usize];
         // inferno's own test, to the same floating-point result.
         let min_time = min_width / (100.0 / total as f64);
-        let drawn = |node: NodeId| whole[node as usize].width() as f64 >= min_time;
+        let drawn = |node: NodeId| widths[node as usize] as f64 >= min_time;
         let items_of = |node: NodeId| {
             let mut items: Vec<Item> = Vec::new();
             for child in self.children(node) {
-                let all = &whole[child as usize];
-                if all.width() == 0 {
+                let all = widths[child as usize];
+                if all == 0 {
                     continue;
                 }
                 if !drawn(child) {
                     items.push(Item::folded(child));
                     continue;
                 }
-                if own[child as usize].width() > 0 {
+                let own = own_width(child);
+                if own > 0 {
                     items.push(Item::own(child));
                 }
-                if all.width() > own[child as usize].width() {
+                if all > own {
                     items.push(Item::block(child));
                 }
             }
@@ -428,11 +505,11 @@ impl CallTree {
             let parent = self.nodes[item.node as usize].parent;
             match item.kind {
                 ItemKind::Folded => {
-                    let weight = whole[item.node as usize];
+                    let whole = self.subtree_weight(item.node, &weight);
                     let joins = match &run {
                         Some((_, so_far)) if parent == last_parent => {
                             let mut joined = *so_far;
-                            joined.combine(&weight);
+                            joined.combine(&whole);
                             ((joined.width() as f64) < min_time).then_some(joined)
                         }
                         _ => None,
@@ -441,20 +518,33 @@ impl CallTree {
                         Some(joined) => run.as_mut().expect("joined a run").1 = joined,
                         None => {
                             flush(&mut run, &mut emit);
-                            run = Some((path.to_owned(), weight));
+                            run = Some((path.to_owned(), whole));
                         }
                     }
                     last_parent = parent;
                 }
                 _ => {
                     flush(&mut run, &mut emit);
-                    emit(path, &own[item.node as usize], false);
+                    emit(path, &weight(item.node), false);
                     last_parent = NO_NODE;
                 }
             }
             Ok(())
         });
         flush(&mut run, &mut emit);
+    }
+
+    /// The weights of `node` and everything below it, combined.
+    fn subtree_weight<W: Weight>(&self, node: NodeId, weight: &impl Fn(NodeId) -> W) -> W {
+        let mut sum = W::default();
+        let mut pending = vec![node];
+        while let Some(node) = pending.pop() {
+            if self.ends_here(node) {
+                sum.combine(&weight(node));
+            }
+            pending.extend(self.children(node));
+        }
+        sum
     }
 }
 
@@ -580,25 +670,6 @@ mod tests {
         assert_eq!(tree.frames.len(), 3);
         assert_eq!(sorted(&tree), ["a;b 3", "a;c 3"]);
         assert_eq!((tree.abs_sum(0), tree.sum(0)), (6, 6));
-    }
-
-    #[test]
-    fn trees_merge_by_frame_names() {
-        let old = tree(&[("a;b", 1), ("a;gone", 5)]);
-        let new = tree(&[("a;b", 3), ("x", 2)]);
-        let mut both = CallTree::new(2);
-        both.merge_column(&old, 0, |n| old.values(n)[0]).unwrap();
-        both.merge_column(&new, 1, |n| new.values(n)[0]).unwrap();
-        let mut lines = Vec::new();
-        both.for_each_sorted(
-            |n| both.values(n) != [0, 0],
-            |stack, n| {
-                lines.push(format!("{stack} {:?}", both.values(n)));
-                Ok(())
-            },
-        )
-        .unwrap();
-        assert_eq!(lines, ["a;b [1, 3]", "a;gone [5, 0]", "x [0, 2]"]);
     }
 
     fn visible(tree: &CallTree, min_width: f64) -> Vec<String> {

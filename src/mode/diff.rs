@@ -1,94 +1,86 @@
 //! `--base OLD NEW`: the new profile against the base, as a differential
 //! graph, two-column folded lines, or pprof's top table of the difference.
 
-use crate::diff::{self, Diff, Side};
-use crate::fold::Measure;
+use crate::diff::{self, Comparison, Diff};
 use crate::output::{self, Destination};
-use crate::profile::{self, Profile};
+use crate::profile::{self, Profile, ValueType};
 use crate::render::{self, RenderOptions};
-use crate::tree::CallTree;
 use crate::{Config, Error, Loaded};
 
-/// Compares `new` with `base` as the command line asks.
-pub(crate) fn run(base: &Loaded, new: &Loaded, config: &Config) -> Result<(), Error> {
-    let input = new.input();
-    let base_input = base.input();
-    if base.profile.sample_types != new.profile.sample_types {
-        return Err(Error::Merge {
-            input: base_input,
-            source: profile::MergeError::SampleTypes {
-                first: new.profile.sample_type_names(),
-                found: base.profile.sample_type_names(),
-            },
-        });
-    }
+/// Compares the sources with the base as the command line asks. Each
+/// profile is folded as soon as it is loaded and then let go, so the two
+/// are never in memory at once, except for pprof's top table, which
+/// works on both profiles.
+pub(crate) fn run(config: &Config) -> Result<(), Error> {
+    let new = crate::load(&config.sources, config, config.save.as_deref())?;
     if let Some(request) = config.top {
+        let base = crate::load(&config.base, config, None)?;
+        check_types(&base, &new.profile.sample_types)?;
         // pprof's -base: the base's samples, negated, beside the new ones.
         let difference = profile::merge(vec![new.profile.clone(), negated(&base.profile)])
             .map_err(|(_, source)| Error::Merge {
-                input: base_input.clone(),
+                input: base.input(),
                 source,
             })?;
-        super::top::print(&difference, config, request, &input)?;
+        super::top::print(&difference, config, request, &new.input())?;
         if !config.draw_with_top {
             return Ok(());
         }
     }
-    let drawing = !config.raw;
-    let after = Folding::of(&new.profile, config, drawing, &input)?;
-    let before = Folding::of(&base.profile, config, drawing, &base_input)?;
-    let difference = compare(&before, &after, config, &base_input)?;
+    let input = new.input();
+    let options = crate::drawing_options(config, &new);
+    let sample_types = new.profile.sample_types.clone();
+    let mut comparison = start(&new, config, !config.raw)?;
+    drop(new);
+    let base = crate::load(&config.base, config, None)?;
+    check_types(&base, &sample_types)?;
+    add_base(&mut comparison, &base)?;
+    drop(base);
+    let difference = comparison.finish(config.normalize);
     if config.raw {
-        let mut text = Vec::new();
-        diff::write_diff(&difference, &mut text).map_err(Error::Stdout)?;
-        return output::write_stdout(&text);
+        return output::stream_stdout(|out| diff::write_diff(&difference, out));
     }
-    let options = crate::drawing_options(config, new);
     draw(&difference, &options, &input, &config.output)
 }
 
-/// A profile folded for comparison: its tree and the sample type shown.
-pub(crate) struct Folding {
-    pub(crate) tree: CallTree,
-    pub(crate) measure: Measure,
+/// A comparison of the configured sample type with `new` folded in; for
+/// `drawing`, frames are named and ordered as the graph shows them.
+pub(crate) fn start(new: &Loaded, config: &Config, drawing: bool) -> Result<Comparison, Error> {
+    let input = new.input();
+    let options = crate::fold_options(config, drawing);
+    let measure = crate::measure_for(&new.profile, &config.fold, &input)?;
+    let mut comparison = Comparison::new(&measure, &options);
+    comparison
+        .add_new(&new.profile)
+        .map_err(|source| Error::Diff { input, source })?;
+    Ok(comparison)
 }
 
-impl Folding {
-    pub(crate) fn of(
-        profile: &Profile,
-        config: &Config,
-        drawing: bool,
-        input: &str,
-    ) -> Result<Folding, Error> {
-        Ok(Folding {
-            measure: crate::measure_for(profile, &config.fold, input)?,
-            tree: crate::fold_tree(profile, config, drawing, input)?,
+/// Folds the base into `comparison`.
+pub(crate) fn add_base(comparison: &mut Comparison, base: &Loaded) -> Result<(), Error> {
+    comparison
+        .add_base(&base.profile)
+        .map_err(|source| Error::Diff {
+            input: base.input(),
+            source,
         })
-    }
-
-    fn side(&self) -> Side<'_> {
-        Side {
-            tree: &self.tree,
-            measure: &self.measure,
-        }
-    }
-
-    /// pprof's total of the shown sample type.
-    pub(crate) fn total(&self) -> i64 {
-        self.measure.total(&self.tree)
-    }
 }
 
-/// `after` against `before`: one tree with both sides.
-pub(crate) fn compare(
-    before: &Folding,
-    after: &Folding,
-    config: &Config,
-    input: &str,
-) -> Result<Diff, Error> {
-    diff::diff(before.side(), after.side(), config.normalize).map_err(|source| Error::Diff {
-        input: input.to_owned(),
-        source,
+/// The base must have the new profile's sample types.
+fn check_types(base: &Loaded, sample_types: &[ValueType]) -> Result<(), Error> {
+    if base.profile.sample_types == sample_types {
+        return Ok(());
+    }
+    let names = |types: &[ValueType]| {
+        let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+        names.join(", ")
+    };
+    Err(Error::Merge {
+        input: base.input(),
+        source: profile::MergeError::SampleTypes {
+            first: names(sample_types),
+            found: names(&base.profile.sample_types),
+        },
     })
 }
 

@@ -12,12 +12,9 @@ use crate::{output, Config, Error, Loaded};
 /// Draws `loaded` to the configured output, or prints its folded stacks.
 pub(crate) fn run(loaded: &Loaded, config: &Config) -> Result<(), Error> {
     let input = loaded.input();
-    let measure = crate::measure_for(&loaded.profile, &config.fold, &input)?;
-    let tree = crate::fold_tree(&loaded.profile, config, !config.raw, &input)?;
+    let (tree, measure) = crate::fold_measure(&loaded.profile, config, !config.raw, &input)?;
     if config.raw {
-        let mut text = Vec::new();
-        fold::write_folded(&tree, &measure, &mut text).map_err(Error::Stdout)?;
-        return output::write_stdout(&text);
+        return output::stream_stdout(|out| fold::write_folded(&tree, &measure, out));
     }
     let options = crate::drawing_options(config, loaded);
     let program = crate::program_for(loaded, config);

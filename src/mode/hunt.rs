@@ -5,12 +5,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::diff::{compare, draw, Folding};
+use super::diff::{add_base, draw, start};
+use crate::fold::Measure;
 use crate::output::Destination;
 use crate::progress::{Feedback, Progress};
-use crate::{units, Config, Error, Hunt};
+use crate::{fold, units, Config, Error, Hunt, Loaded};
 
-/// Runs the hunt; only the first step and the one before are kept folded.
+/// Runs the hunt; only the first step and the one before are kept.
 pub fn run(config: &Config, hunt: &Hunt) -> Result<(), Error> {
     let Destination::File(last_vs_first) = &config.output else {
         return Err(Error::HuntNeedsFile);
@@ -23,16 +24,15 @@ pub fn run(config: &Config, hunt: &Hunt) -> Result<(), Error> {
         .file_stem()
         .map_or_else(|| "torch".to_owned(), |s| s.to_string_lossy().into_owned());
     let started = std::time::Instant::now();
-    let mut first: Option<Folding> = None;
-    let mut previous: Option<Folding> = None;
+    let mut first: Option<Step> = None;
+    let mut previous: Option<Step> = None;
     for step in 1..=hunt.count {
         if step > 1 {
             wait_for_step(config, hunt, step, started);
         }
         let saved = directory.join(format!("{stem}-{step}.pb.gz"));
         let loaded = crate::load(&config.sources, config, Some(&saved))?;
-        let input = loaded.input();
-        let current = Folding::of(&loaded.profile, config, true, &input)?;
+        let current = Step::of(loaded, config)?;
         // At the second step, the step before is the first.
         let before = previous.as_ref().or(first.as_ref());
         let line = hunt_line(
@@ -47,11 +47,13 @@ pub fn run(config: &Config, hunt: &Hunt) -> Result<(), Error> {
         if let (Some(before), Some(origin)) = (before, &first) {
             let pair = directory.join(format!("{stem}-diff-{}-{step}.svg", step - 1));
             for (before, path) in [(before, pair), (origin, last_vs_first.clone())] {
-                let difference = compare(before, &current, config, &input)?;
+                let mut comparison = start(&current.loaded, config, true)?;
+                add_base(&mut comparison, &before.loaded)?;
+                let difference = comparison.finish(config.normalize);
                 draw(
                     &difference,
                     &config.render,
-                    &input,
+                    &current.loaded.input(),
                     &Destination::File(path),
                 )?;
             }
@@ -62,6 +64,25 @@ pub fn run(config: &Config, hunt: &Hunt) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// One profile of the hunt and its total.
+struct Step {
+    loaded: Loaded,
+    measure: Measure,
+    total: i64,
+}
+
+impl Step {
+    fn of(loaded: Loaded, config: &Config) -> Result<Step, Error> {
+        let measure = crate::measure_for(&loaded.profile, &config.fold, &loaded.input())?;
+        let total = fold::total(&loaded.profile, &measure);
+        Ok(Step {
+            loaded,
+            measure,
+            total,
+        })
+    }
 }
 
 /// Waits until step `step` is due, with progress.
@@ -83,13 +104,13 @@ fn hunt_line(
     step: usize,
     count: usize,
     at: Duration,
-    current: &Folding,
-    previous: Option<&Folding>,
-    first: Option<&Folding>,
+    current: &Step,
+    previous: Option<&Step>,
+    first: Option<&Step>,
 ) -> String {
     let sample_type = &current.measure.sample_type;
     let unit = &sample_type.unit;
-    let total = current.total();
+    let total = current.total;
     let mut line = format!(
         "step {step}/{count} at {} s: {} {}",
         at.as_secs(),
@@ -97,8 +118,8 @@ fn hunt_line(
         units::human(total, unit)
     );
     if let (Some(previous), Some(first)) = (previous, first) {
-        let change = |from: &Folding| {
-            let delta = total.saturating_sub(from.total());
+        let change = |from: &Step| {
+            let delta = total.saturating_sub(from.total);
             let sign = if delta > 0 { "+" } else { "" };
             format!("{sign}{}", units::human(delta, unit))
         };

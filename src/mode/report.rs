@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::decorate::escape;
-use crate::fold::{FoldOptions, SampleSelection};
+use crate::fold::{FoldError, FoldOptions, SampleSelection};
 use crate::output;
+use crate::profile::{Profile, ValueType};
 use crate::source::Source;
 use crate::top::{self, TopOptions};
 use crate::{units, Config, Error, Loaded};
@@ -74,13 +75,70 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
 }
 
 /// Draws each sample type of one profile; a type whose values are all
-/// zero is listed without a graph.
+/// zero is listed without a graph. The top tables are worked out on a
+/// second thread while the graphs are drawn.
 fn draw_profile(
     loaded: &Loaded,
     stem: &str,
     config: &Config,
     directory: &Path,
 ) -> Result<Drawn, Error> {
+    let input = loaded.input();
+    let profile = &loaded.profile;
+    let fold_error = |source| Error::Fold {
+        input: input.clone(),
+        source,
+    };
+    let (tables, graphs) = std::thread::scope(|scope| {
+        let tables = scope.spawn(|| top_tables(profile, &config.fold));
+        let graphs = draw_graphs(loaded, stem, config, directory);
+        let tables = tables.join().expect("the top tables panicked");
+        (tables, graphs)
+    });
+    let tables = tables.map_err(fold_error)?;
+    let graphs = graphs?
+        .into_iter()
+        .zip(tables)
+        .map(|((sample_type, total, file), top)| Graph {
+            unit: sample_type.unit,
+            sample_type: sample_type.name,
+            total,
+            file,
+            top,
+        })
+        .collect();
+    Ok(Drawn {
+        input,
+        collected: crate::collection_time(&loaded.raws, &loaded.profile),
+        graphs,
+    })
+}
+
+/// pprof's top table of every sample type, from one fold.
+fn top_tables(profile: &Profile, options: &FoldOptions) -> Result<Vec<top::Top>, FoldError> {
+    let tables = top::Tables::new(profile, options, &[])?;
+    let top_options = TopOptions {
+        node_count: SUMMARY_ROWS,
+        ..TopOptions::default()
+    };
+    (0..profile.sample_types.len())
+        .map(|index| {
+            if options.mean && index == 0 {
+                return Err(FoldError::MeanWithoutCount);
+            }
+            Ok(tables.table(profile, index, &top_options))
+        })
+        .collect()
+}
+
+/// Draws every sample type from one tree: per type, its total and the SVG
+/// written, if any.
+fn draw_graphs(
+    loaded: &Loaded,
+    stem: &str,
+    config: &Config,
+    directory: &Path,
+) -> Result<Vec<(ValueType, i64, Option<String>)>, Error> {
     let input = loaded.input();
     let program = crate::program_for(loaded, config);
     let tree = crate::fold_tree(&loaded.profile, config, true, &input)?;
@@ -91,18 +149,6 @@ fn draw_profile(
             ..config.fold.clone()
         };
         let measure = crate::measure_for(&loaded.profile, &fold, &input)?;
-        let table = top::top_with(
-            &loaded.profile,
-            &fold,
-            &TopOptions {
-                node_count: SUMMARY_ROWS,
-                ..TopOptions::default()
-            },
-        )
-        .map_err(|source| Error::Fold {
-            input: input.clone(),
-            source,
-        })?;
         let drawable = tree.nodes().any(|node| measure.at(&tree, node) > 0);
         let file = drawable.then(|| format!("{stem}-{}.svg", file_part(&sample_type.name)));
         if let Some(file) = &file {
@@ -113,19 +159,9 @@ fn draw_profile(
             let svg = super::draw::draw(&tree, &measure, config, &options, &program, &input)?;
             output::write(&output::Destination::File(directory.join(file)), &svg)?;
         }
-        graphs.push(Graph {
-            sample_type: sample_type.name.clone(),
-            unit: sample_type.unit.clone(),
-            total: measure.total(&tree),
-            file,
-            top: table,
-        });
+        graphs.push((sample_type.clone(), measure.total(&tree), file));
     }
-    Ok(Drawn {
-        input,
-        collected: crate::collection_time(&loaded.raws, &loaded.profile),
-        graphs,
-    })
+    Ok(graphs)
 }
 
 /// A file-name stem per source: the file name less profile extensions

@@ -5,13 +5,14 @@
 //! model's vectors without fear.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::Read;
+use std::ops::Range;
 
 use flate2::read::MultiGzDecoder;
 use prost::Message;
 
 use super::{Function, Label, LabelValue, Line, Location, Mapping, Profile, Sample, ValueType};
+use crate::tree::FastMap;
 
 #[allow(clippy::all, missing_docs)]
 pub(super) mod pb {
@@ -62,14 +63,13 @@ pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
         if let Some(kind) = sniff_text(&data) {
             return Err(kind);
         }
-        check_single_profile(&data)?;
-        let mut raw =
-            pb::Profile::decode(&*data).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-        drop(data);
-        // Samples are the bulk of a profile: they are consumed while the
-        // model is built, so both copies never exist in full at once.
-        let samples = std::mem::take(&mut raw.sample);
-        Resolver::new(&raw)?.resolve(samples)?
+        // Samples are the bulk of a profile: everything else is decoded
+        // first, then each sample goes straight from the wire into the
+        // model, with no intermediate copy.
+        let layout = split_samples(&data)?;
+        let raw = pb::Profile::decode(&*layout.header)
+            .map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+        Resolver::new(&raw)?.resolve(&data, &layout.samples)?
     };
     check_limits(&profile)?;
     Ok(profile)
@@ -161,14 +161,27 @@ fn sniff_text(data: &[u8]) -> Option<DecodeError> {
     Some(DecodeError::NotAProfile(what))
 }
 
-/// Protobuf merges concatenated messages silently; pprof refuses them by
-/// spotting a second `time_nanos` field. Walk the top-level fields to do
-/// the same (and to reject malformed framing early).
-fn check_single_profile(data: &[u8]) -> Result<(), DecodeError> {
+/// A profile's top-level fields: every field but the samples, copied as
+/// they are (a small message prost decodes), and where each sample is.
+struct Layout {
+    header: Vec<u8>,
+    samples: Vec<Range<usize>>,
+}
+
+/// Walks the top-level fields. Protobuf merges concatenated messages
+/// silently; pprof refuses them by spotting a second `time_nanos` field, and
+/// so does this walk (which also rejects malformed framing early).
+fn split_samples(data: &[u8]) -> Result<Layout, DecodeError> {
+    const SAMPLE: u64 = 2;
     const TIME_NANOS: u64 = 9;
+    let mut layout = Layout {
+        header: Vec::new(),
+        samples: Vec::new(),
+    };
     let mut pos = 0;
     let mut time_seen = false;
     while pos < data.len() {
+        let start = pos;
         let key = read_varint(data, &mut pos)?;
         let (field, wire_type) = (key >> 3, key & 7);
         match wire_type {
@@ -184,7 +197,12 @@ fn check_single_profile(data: &[u8]) -> Result<(), DecodeError> {
             1 => pos = skip(data, pos, 8)?,
             2 => {
                 let len = read_varint(data, &mut pos)?;
+                let body = pos;
                 pos = skip(data, pos, len)?;
+                if field == SAMPLE {
+                    layout.samples.push(body..pos);
+                    continue;
+                }
             }
             5 => pos = skip(data, pos, 4)?,
             _ => {
@@ -193,8 +211,9 @@ fn check_single_profile(data: &[u8]) -> Result<(), DecodeError> {
                 )))
             }
         }
+        layout.header.extend_from_slice(&data[start..pos]);
     }
-    Ok(())
+    Ok(layout)
 }
 
 fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
@@ -224,9 +243,9 @@ fn skip(data: &[u8], pos: usize, len: u64) -> Result<usize, DecodeError> {
 struct Resolver<'a> {
     raw: &'a pb::Profile,
     strings: Vec<String>,
-    location_ids: HashMap<u64, usize>,
-    function_ids: HashMap<u64, usize>,
-    mapping_ids: HashMap<u64, usize>,
+    location_ids: IdMap,
+    function_ids: IdMap,
+    mapping_ids: IdMap,
 }
 
 impl<'a> Resolver<'a> {
@@ -250,7 +269,7 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn resolve(self, samples: Vec<pb::Sample>) -> Result<Profile, DecodeError> {
+    fn resolve(self, data: &[u8], samples: &[Range<usize>]) -> Result<Profile, DecodeError> {
         let raw = self.raw;
         if raw.sample_type.is_empty() {
             return Err(invalid("no sample types"));
@@ -262,7 +281,7 @@ impl<'a> Resolver<'a> {
             .collect::<Result<Vec<_>, _>>()?;
         let default_name = self.string(raw.default_sample_type, "default_sample_type")?;
         Ok(Profile {
-            samples: self.samples(samples, sample_types.len())?,
+            samples: self.samples(data, samples, sample_types.len())?,
             sample_types,
             default_sample_type: non_empty(default_name),
             locations: self.locations()?,
@@ -308,36 +327,72 @@ impl<'a> Resolver<'a> {
 
     fn samples(
         &self,
-        samples: Vec<pb::Sample>,
+        data: &[u8],
+        samples: &[Range<usize>],
         value_count: usize,
     ) -> Result<Vec<Sample>, DecodeError> {
         samples
-            .into_iter()
+            .iter()
             .enumerate()
-            .map(|(n, s)| {
-                if s.value.len() != value_count {
+            .map(|(n, range)| {
+                let sample = self.sample(&data[range.clone()])?;
+                if sample.values.len() != value_count {
                     return Err(invalid(format!(
                         "sample {n} has {} values but the profile has {value_count} sample types",
-                        s.value.len()
+                        sample.values.len()
                     )));
                 }
-                let locations = s
-                    .location_id
-                    .iter()
-                    .map(|id| lookup(&self.location_ids, *id, "sample", "location"))
-                    .collect::<Result<_, _>>()?;
-                let labels = s
-                    .label
-                    .iter()
-                    .map(|l| self.label(l))
-                    .collect::<Result<_, _>>()?;
-                Ok(Sample {
-                    locations,
-                    values: s.value,
-                    labels,
-                })
+                Ok(sample)
             })
             .collect()
+    }
+
+    /// One `Sample` message, read from the wire: location ids (packed or
+    /// not) become location positions as they are read.
+    fn sample(&self, bytes: &[u8]) -> Result<Sample, DecodeError> {
+        const LOCATION_ID: u64 = 1;
+        const VALUE: u64 = 2;
+        const LABEL: u64 = 3;
+        let mut sample = Sample::default();
+        let location = |id: u64| lookup(&self.location_ids, id, "sample", "location");
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let key = read_varint(bytes, &mut pos)?;
+            let (field, wire_type) = (key >> 3, key & 7);
+            match (field, wire_type) {
+                (LOCATION_ID, 2) => {
+                    let packed = length_delimited(bytes, &mut pos)?;
+                    sample.locations.reserve_exact(varint_count(packed));
+                    let mut at = 0;
+                    while at < packed.len() {
+                        sample
+                            .locations
+                            .push(location(read_varint(packed, &mut at)?)?);
+                    }
+                }
+                (LOCATION_ID, 0) => sample
+                    .locations
+                    .push(location(read_varint(bytes, &mut pos)?)?),
+                (VALUE, 2) => {
+                    let packed = length_delimited(bytes, &mut pos)?;
+                    sample.values.reserve_exact(varint_count(packed));
+                    let mut at = 0;
+                    while at < packed.len() {
+                        // int64 travels as the varint of its two's complement.
+                        sample.values.push(read_varint(packed, &mut at)? as i64);
+                    }
+                }
+                (VALUE, 0) => sample.values.push(read_varint(bytes, &mut pos)? as i64),
+                (LABEL, 2) => {
+                    let message = length_delimited(bytes, &mut pos)?;
+                    let label = pb::Label::decode(message)
+                        .map_err(|e| DecodeError::Protobuf(e.to_string()))?;
+                    sample.labels.push(self.label(&label)?);
+                }
+                (_, wire_type) => pos = skip_field(bytes, pos, wire_type)?,
+            }
+        }
+        Ok(sample)
     }
 
     fn label(&self, l: &pb::Label) -> Result<Label, DecodeError> {
@@ -423,29 +478,94 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// Ids → positions. Go numbers ids 1, 2, 3…, so a table indexed by id is
+/// the usual case; ids spread wide (another writer, or a hostile one) go
+/// into a hash map instead.
+enum IdMap {
+    Dense(Vec<u32>),
+    Sparse(FastMap<u64, usize>),
+}
+
+impl IdMap {
+    fn get(&self, id: u64) -> Option<usize> {
+        match self {
+            IdMap::Dense(table) => match table.get(usize::try_from(id).ok()?) {
+                Some(&u32::MAX) | None => None,
+                Some(&position) => Some(position as usize),
+            },
+            IdMap::Sparse(map) => map.get(&id).copied(),
+        }
+    }
+}
+
 /// Maps ids to positions; ids must be non-zero and unique.
-fn index_ids(
-    ids: impl Iterator<Item = u64>,
-    what: &str,
-) -> Result<HashMap<u64, usize>, DecodeError> {
-    let mut map = HashMap::new();
+fn index_ids(ids: impl Iterator<Item = u64> + Clone, what: &str) -> Result<IdMap, DecodeError> {
+    let count = ids.clone().count();
+    let largest = ids.clone().max().unwrap_or(0);
+    let dense = largest <= 2 * count as u64 + 1024 && count < u32::MAX as usize;
+    let mut map = match dense {
+        true => IdMap::Dense(vec![u32::MAX; largest as usize + 1]),
+        false => IdMap::Sparse(FastMap::default()),
+    };
     for (position, id) in ids.enumerate() {
         if id == 0 {
             return Err(invalid(format!("{what} {position} has id 0")));
         }
-        if map.insert(id, position).is_some() {
+        let taken = match &mut map {
+            IdMap::Dense(table) => {
+                let slot = &mut table[id as usize];
+                let taken = *slot != u32::MAX;
+                *slot = position as u32;
+                taken
+            }
+            IdMap::Sparse(map) => map.insert(id, position).is_some(),
+        };
+        if taken {
             return Err(invalid(format!("two {what}s share id {id}")));
         }
     }
     Ok(map)
 }
 
-fn lookup(ids: &HashMap<u64, usize>, id: u64, from: &str, to: &str) -> Result<usize, DecodeError> {
-    ids.get(&id).copied().ok_or_else(|| {
+fn lookup(ids: &IdMap, id: u64, from: &str, to: &str) -> Result<usize, DecodeError> {
+    ids.get(id).ok_or_else(|| {
         invalid(format!(
             "a {from} refers to {to} id {id}, which does not exist"
         ))
     })
+}
+
+/// The body of a length-delimited field whose length is at `pos`.
+fn length_delimited<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<&'a [u8], DecodeError> {
+    let len = read_varint(bytes, pos)?;
+    let start = *pos;
+    *pos = skip(bytes, start, len)?;
+    Ok(&bytes[start..*pos])
+}
+
+/// How many varints a packed field holds: one per byte without the
+/// continuation bit.
+fn varint_count(packed: &[u8]) -> usize {
+    packed.iter().filter(|&&byte| byte & 0x80 == 0).count()
+}
+
+/// Skips a field's value of `wire_type` starting at `pos`.
+fn skip_field(bytes: &[u8], mut pos: usize, wire_type: u64) -> Result<usize, DecodeError> {
+    match wire_type {
+        0 => {
+            read_varint(bytes, &mut pos)?;
+            Ok(pos)
+        }
+        1 => skip(bytes, pos, 8),
+        2 => {
+            let len = read_varint(bytes, &mut pos)?;
+            skip(bytes, pos, len)
+        }
+        5 => skip(bytes, pos, 4),
+        _ => Err(DecodeError::Protobuf(format!(
+            "invalid wire type {wire_type}"
+        ))),
+    }
 }
 
 fn invalid(reason: impl Into<String>) -> DecodeError {

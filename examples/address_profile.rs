@@ -52,7 +52,7 @@ fn main() {
             .collect(),
         samples: (0..addresses.len())
             .map(|i| Sample {
-                locations: vec![i],
+                locations: vec![i as u32],
                 values: vec![1],
                 labels: Vec::new(),
             })

@@ -203,7 +203,7 @@ mod tests {
                         line: 1,
                     }],
                 });
-                locations.insert(0, profile.locations.len() - 1);
+                locations.insert(0, profile.locations.len() as u32 - 1);
             }
             profile.samples.push(Sample {
                 locations,

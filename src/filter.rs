@@ -161,7 +161,7 @@ fn by_name(profile: &mut Profile, f: &Filters) -> (bool, bool, bool, bool) {
     profile.samples.retain_mut(|sample| {
         let mut focused = false;
         for &l in &sample.locations {
-            match verdicts[l] {
+            match verdicts[l as usize] {
                 Verdict::Ignored => return false,
                 Verdict::Focused => focused = true,
                 Verdict::None => {}
@@ -170,7 +170,7 @@ fn by_name(profile: &mut Profile, f: &Filters) -> (bool, bool, bool, bool) {
         if !focused {
             return false;
         }
-        sample.locations.retain(|&l| !hidden[l]);
+        sample.locations.retain(|&l| !hidden[l as usize]);
         !sample.locations.is_empty()
     });
     (fm, im, hm, sm)
@@ -196,7 +196,7 @@ fn show_from(profile: &mut Profile, re: &Regex) -> bool {
         .collect();
     profile.samples.retain_mut(|sample| {
         // Locations are leaf first: find the root-most match.
-        match sample.locations.iter().rposition(|&l| matching[l]) {
+        match sample.locations.iter().rposition(|&l| matching[l as usize]) {
             Some(at) => {
                 sample.locations.truncate(at + 1);
                 true
@@ -228,7 +228,7 @@ fn prune_from(profile: &mut Profile, re: &Regex) -> bool {
         })
         .collect();
     for sample in &mut profile.samples {
-        if let Some(at) = sample.locations.iter().position(|&l| prune_at[l]) {
+        if let Some(at) = sample.locations.iter().position(|&l| prune_at[l as usize]) {
             sample.locations.drain(..at);
         }
     }

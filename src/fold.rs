@@ -299,7 +299,7 @@ impl Walk<'_> {
         };
         // The node reached after each location of the previous sample.
         let mut path: Vec<NodeId> = Vec::new();
-        let mut previous: &[usize] = &[];
+        let mut previous: &[u32] = &[];
         for index in stacks.sorted() {
             let sample = &profile.samples[index];
             let bits = flags(sample);
@@ -368,7 +368,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// A stack's locations in tree order.
-    fn root_first(&self, locations: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+    fn root_first(&self, locations: &'a [u32]) -> impl Iterator<Item = usize> + 'a {
         let (forward, backward) = match self.reverse {
             true => (Some(locations.iter()), None),
             false => (None, Some(locations.iter().rev())),
@@ -377,7 +377,7 @@ impl<'a> Stacks<'a> {
             .into_iter()
             .flatten()
             .chain(backward.into_iter().flatten())
-            .copied()
+            .map(|&location| location as usize)
     }
 
     /// A location's frames in tree order.
@@ -394,7 +394,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// How many locations, in tree order, two stacks begin with alike.
-    fn shared(&self, a: &[usize], b: &[usize]) -> usize {
+    fn shared(&self, a: &[u32], b: &[u32]) -> usize {
         match self.reverse {
             true => a.iter().zip(b).take_while(|(x, y)| x == y).count(),
             false => a
@@ -660,7 +660,7 @@ mod tests {
             function: Some(function),
             line: 1,
         };
-        let sample = |locations: Vec<usize>, values: Vec<i64>| Sample {
+        let sample = |locations: Vec<u32>, values: Vec<i64>| Sample {
             locations,
             values,
             labels: Vec::new(),

@@ -865,7 +865,7 @@ mod tests {
         }
     }
 
-    fn sample(locations: Vec<usize>, values: Vec<i64>) -> Sample {
+    fn sample(locations: Vec<u32>, values: Vec<i64>) -> Sample {
         Sample {
             locations,
             values,
@@ -1060,7 +1060,7 @@ mod tests {
 
     #[test]
     fn inline_marks_go_by_caller() {
-        let helper = |extra: Vec<usize>| {
+        let helper = |extra: Vec<u32>| {
             let mut profile = profile();
             profile.locations.push(location(vec![line(3, 41)]));
             profile.samples.push(sample(extra, vec![1, 10]));

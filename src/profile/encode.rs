@@ -66,7 +66,7 @@ fn to_message(p: &Profile) -> pb::Profile {
         .samples
         .iter()
         .map(|sample| pb::Sample {
-            location_id: sample.locations.iter().map(|&l| id(l)).collect(),
+            location_id: sample.locations.iter().map(|&l| id(l as usize)).collect(),
             value: sample.values.clone(),
             label: sample
                 .labels

@@ -826,7 +826,7 @@ impl Builder {
                     lines: Vec::new(),
                 });
             }
-            locations.push(index);
+            locations.push(super::location_index(index));
         }
         self.profile.samples.push(Sample {
             locations,

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::location_index;
 use super::{Function, Label, Line, Location, Mapping, Profile};
 
 /// Why profiles cannot be merged.
@@ -62,7 +63,7 @@ struct Merger {
     functions: HashMap<(String, String, String, i64), usize>,
     mappings: HashMap<(u64, u64, u64, String, String), usize>,
     locations: HashMap<LocationKey, usize>,
-    samples: HashMap<(Vec<usize>, Vec<Label>), usize>,
+    samples: HashMap<(Vec<u32>, Vec<Label>), usize>,
 }
 
 impl Merger {
@@ -85,7 +86,7 @@ impl Merger {
         for sample in &profile.samples {
             let mut sample = sample.clone();
             for location in &mut sample.locations {
-                *location = locations[*location];
+                *location = location_index(locations[*location as usize]);
             }
             let key = (sample.locations.clone(), sample.labels.clone());
             match self.samples.get(&key) {

@@ -49,8 +49,10 @@ pub struct Profile {
 /// One stack with one value per sample type.
 #[derive(Debug, Clone, Default)]
 pub struct Sample {
-    /// Indices into [`Profile::locations`], leaf first.
-    pub locations: Vec<usize>,
+    /// Indices into [`Profile::locations`], leaf first. (32 bits: a deep
+    /// heap profile holds tens of millions of them, and
+    /// [`MAX_ENTRIES`](crate::profile::proto::MAX_ENTRIES) keeps indices far below 2³².)
+    pub locations: Vec<u32>,
     /// One value per entry of [`Profile::sample_types`].
     pub values: Vec<i64>,
     pub labels: Vec<Label>,
@@ -108,6 +110,13 @@ pub struct Mapping {
     pub has_filenames: bool,
     pub has_line_numbers: bool,
     pub has_inline_frames: bool,
+}
+
+/// A position in [`Profile::locations`] as samples store it. Decoders
+/// refuse profiles with more than [`MAX_ENTRIES`](proto::MAX_ENTRIES)
+/// locations, so the saturation never shows.
+pub fn location_index(position: usize) -> u32 {
+    u32::try_from(position).unwrap_or(u32::MAX)
 }
 
 impl Profile {

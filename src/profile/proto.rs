@@ -354,7 +354,9 @@ impl<'a> Resolver<'a> {
         const VALUE: u64 = 2;
         const LABEL: u64 = 3;
         let mut sample = Sample::default();
-        let location = |id: u64| lookup(&self.location_ids, id, "sample", "location");
+        let location = |id: u64| {
+            lookup(&self.location_ids, id, "sample", "location").map(super::location_index)
+        };
         let mut pos = 0;
         while pos < bytes.len() {
             let key = read_varint(bytes, &mut pos)?;

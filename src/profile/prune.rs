@@ -136,7 +136,7 @@ pub fn prune(profile: &mut Profile, drop: &Regex, keep: Option<&Regex>) {
         let mut found_user = false;
         // Locations are leaf first; scan from the root.
         for i in (0..sample.locations.len()).rev() {
-            match marks[sample.locations[i]] {
+            match marks[sample.locations[i] as usize] {
                 Mark::Keep { named } => found_user |= named,
                 _ if !found_user => {}
                 Mark::Drop => {
@@ -207,7 +207,7 @@ mod tests {
         }
         for s in samples {
             p.samples.push(Sample {
-                locations: s.to_vec(),
+                locations: s.iter().map(|&l| l as u32).collect(),
                 values: vec![1],
                 labels: Vec::new(),
             });
@@ -223,7 +223,7 @@ mod tests {
                     .iter()
                     .rev()
                     .map(|&l| {
-                        let names: Vec<&str> = p.locations[l]
+                        let names: Vec<&str> = p.locations[l as usize]
                             .lines
                             .iter()
                             .rev()

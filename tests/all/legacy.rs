@@ -160,7 +160,7 @@ fn per_sample_values_and_addresses_equal_pprof_raw() {
             let addresses: Vec<String> = sample
                 .locations
                 .iter()
-                .map(|&l| format!("0x{:x}", profile.locations[l].address))
+                .map(|&l| format!("0x{:x}", profile.locations[l as usize].address))
                 .collect();
             let got = format!("{} @ {}", values.join(" "), addresses.join(" "));
             assert_eq!(
@@ -280,19 +280,23 @@ fn names_from_comments_agree_with_pprof() {
                 for sample in profile
                     .samples
                     .iter()
-                    .filter(|s| s.locations.contains(&index))
+                    .filter(|s| s.locations.contains(&(index as u32)))
                 {
-                    let at = sample.locations.iter().position(|&l| l == index).unwrap();
+                    let at = sample
+                        .locations
+                        .iter()
+                        .position(|&l| l as usize == index)
+                        .unwrap();
                     // A hidden runtime frame inlined into the next function
                     // rootward has that function's code address.
                     let inlined = sample.locations[at + 1..]
                         .iter()
-                        .find(|&&l| info(l).is_some_and(|(n, _, _)| n != name))
+                        .find(|&&l| info(l as usize).is_some_and(|(n, _, _)| n != name))
                         .is_some_and(|&l| {
                             let up = sample.locations.iter().position(|&x| x == l).unwrap();
                             sample.locations[at + 1..up]
                                 .iter()
-                                .any(|&x| outer_name(&profile, x) == Some(name))
+                                .any(|&x| outer_name(&profile, x as usize) == Some(name))
                         });
                     assert!(
                         runtime || inlined,
@@ -302,7 +306,7 @@ fn names_from_comments_agree_with_pprof() {
                     // that another row of the file printed.
                     assert!(
                         sample.locations[..at].iter().all(|&l| {
-                            outer_name(&profile, l).is_none_or(|n| {
+                            outer_name(&profile, l as usize).is_none_or(|n| {
                                 n.starts_with("runtime.") || n.starts_with("internal/runtime/")
                             })
                         }),
@@ -328,13 +332,17 @@ fn names_from_comments_agree_with_pprof() {
             for sample in profile
                 .samples
                 .iter()
-                .filter(|s| s.locations.contains(&index))
+                .filter(|s| s.locations.contains(&(index as u32)))
             {
-                let at = sample.locations.iter().position(|&l| l == index).unwrap();
+                let at = sample
+                    .locations
+                    .iter()
+                    .position(|&l| l as usize == index)
+                    .unwrap();
                 let outer = sample.locations[at + 1..]
                     .iter()
-                    .take_while(|&&l| info(l).is_some_and(|(n, _, _)| n == name))
-                    .any(|&l| outer_name(&profile, l) == Some(name));
+                    .take_while(|&&l| info(l as usize).is_some_and(|(n, _, _)| n == name))
+                    .any(|&l| outer_name(&profile, l as usize) == Some(name));
                 // Go elides compiler-generated wrappers (`deferwrapN`,
                 // method values `-fm`) from its stacks, even when they
                 // hold the inlined code.

@@ -300,7 +300,12 @@ impl Walk<'_> {
         // The node reached after each location of the previous sample.
         let mut path: Vec<NodeId> = Vec::new();
         let mut previous: &[u32] = &[];
-        for index in stacks.sorted() {
+        let order = stacks.sorted();
+        for (position, &index) in order.iter().enumerate() {
+            // Samples are visited out of memory order: ask for the next
+            // ones early, or each waits on two cache misses.
+            prefetch_sample(profile, &order, position + 16, None);
+            prefetch_sample(profile, &order, position + 8, Some(self.reverse));
             let sample = &profile.samples[index];
             let bits = flags(sample);
             if bits == 0 {
@@ -315,30 +320,80 @@ impl Walk<'_> {
             } else {
                 let shared = stacks.shared(previous, locations);
                 path.truncate(shared);
-                let mut node = path.last().copied().unwrap_or(ROOT);
-                let mut fresh = false;
-                for location in stacks.root_first(locations).skip(shared) {
-                    for frame in stacks.frames(self.frames.of(location)) {
-                        node = match fresh {
-                            true => tree.add_child(node, frame)?,
-                            false => {
-                                let (child, made) = tree.find_or_add(node, frame)?;
-                                fresh = made;
-                                child
-                            }
-                        };
+                let mut builder = PathBuilder {
+                    tree: &mut *tree,
+                    node: path.last().copied().unwrap_or(ROOT),
+                    fresh: false,
+                };
+                if self.reverse {
+                    for &location in &locations[shared..] {
+                        for &frame in self.frames.of(location as usize).iter().rev() {
+                            builder.step(frame)?;
+                        }
+                        path.push(builder.node);
                     }
-                    path.push(node);
+                } else {
+                    for &location in locations[..locations.len() - shared].iter().rev() {
+                        for &frame in self.frames.of(location as usize) {
+                            builder.step(frame)?;
+                        }
+                        path.push(builder.node);
+                    }
                 }
-                node
+                builder.node
             };
             previous = locations;
-            tree.add_flags(node, bits);
+            let slot = tree.slot(node);
+            tree.flag_at(slot, bits);
             for &(sample_type, column) in columns {
                 let value = sample.values.get(sample_type).copied().unwrap_or(0);
-                tree.add_to(node, column, value);
+                tree.add_at(slot, column, value);
             }
         }
+        Ok(())
+    }
+}
+
+/// Asks the processor to fetch the sample at `order[position]` into the
+/// cache: the sample itself, or (`Some(reverse)`) the root end of its
+/// stack, where the walk starts reading.
+#[inline]
+fn prefetch_sample(profile: &Profile, order: &[usize], position: usize, stack: Option<bool>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(sample) = order.get(position).and_then(|&i| profile.samples.get(i)) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let locations = &sample.locations;
+        let address: *const i8 = match stack {
+            Some(true) => locations.as_ptr().cast(),
+            Some(false) => locations.last().map_or(locations.as_ptr(), |l| l).cast(),
+            None => (sample as *const crate::profile::Sample).cast(),
+        };
+        // SAFETY: prefetching has no effect on memory and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(address) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (profile, order, position, stack);
+}
+
+/// Walks down a tree one frame at a time.
+struct PathBuilder<'t> {
+    tree: &'t mut CallTree,
+    node: NodeId,
+    /// `node` was just made, so it has no children to look for.
+    fresh: bool,
+}
+
+impl PathBuilder<'_> {
+    #[inline]
+    fn step(&mut self, frame: FrameId) -> Result<(), TreeError> {
+        self.node = match self.fresh {
+            true => self.tree.add_child(self.node, frame)?,
+            false => {
+                let (child, made) = self.tree.find_or_add(self.node, frame)?;
+                self.fresh = made;
+                child
+            }
+        };
         Ok(())
     }
 }
@@ -350,47 +405,28 @@ struct Stacks<'a> {
     reverse: bool,
 }
 
-impl<'a> Stacks<'a> {
+impl Stacks<'_> {
     /// Sample positions, sorted by stack so that neighbours share most of
     /// their frames.
     fn sorted(&self) -> Vec<usize> {
-        let samples = &self.profile.samples;
-        let mut order: Vec<usize> = (0..samples.len()).collect();
+        // The slices side by side: one memory access less per comparison.
+        let stacks: Vec<&[u32]> = self
+            .profile
+            .samples
+            .iter()
+            .map(|sample| &sample.locations[..])
+            .collect();
+        let mut order: Vec<usize> = (0..stacks.len()).collect();
         let reverse = self.reverse;
-        order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&samples[a].locations, &samples[b].locations);
+        let compare = |&a: &usize, &b: &usize| {
+            let (a, b) = (stacks[a], stacks[b]);
             match reverse {
-                true => a.iter().cmp(b.iter()),
+                true => a.cmp(b),
                 false => a.iter().rev().cmp(b.iter().rev()),
             }
-        });
+        };
+        sort_in_parallel(&mut order, compare);
         order
-    }
-
-    /// A stack's locations in tree order.
-    fn root_first(&self, locations: &'a [u32]) -> impl Iterator<Item = usize> + 'a {
-        let (forward, backward) = match self.reverse {
-            true => (Some(locations.iter()), None),
-            false => (None, Some(locations.iter().rev())),
-        };
-        forward
-            .into_iter()
-            .flatten()
-            .chain(backward.into_iter().flatten())
-            .map(|&location| location as usize)
-    }
-
-    /// A location's frames in tree order.
-    fn frames(&self, frames: &'a [FrameId]) -> impl Iterator<Item = FrameId> + 'a {
-        let (forward, backward) = match self.reverse {
-            true => (None, Some(frames.iter().rev())),
-            false => (Some(frames.iter()), None),
-        };
-        forward
-            .into_iter()
-            .flatten()
-            .chain(backward.into_iter().flatten())
-            .copied()
     }
 
     /// How many locations, in tree order, two stacks begin with alike.
@@ -405,6 +441,40 @@ impl<'a> Stacks<'a> {
                 .count(),
         }
     }
+}
+
+/// Sorts `items` with `compare`, the two halves on two threads when there
+/// are enough items and cores, then merged.
+fn sort_in_parallel<T: Copy + Send>(
+    items: &mut Vec<T>,
+    compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+) {
+    const WORTH_A_THREAD: usize = 50_000;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if items.len() < WORTH_A_THREAD || cores < 2 {
+        items.sort_unstable_by(&compare);
+        return;
+    }
+    let middle = items.len() / 2;
+    let (left, right) = items.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        scope.spawn(|| left.sort_unstable_by(&compare));
+        right.sort_unstable_by(&compare);
+    });
+    let mut merged = Vec::with_capacity(items.len());
+    let (mut i, mut j) = (0, middle);
+    while i < middle && j < items.len() {
+        if compare(&items[j], &items[i]).is_lt() {
+            merged.push(items[j]);
+            j += 1;
+        } else {
+            merged.push(items[i]);
+            i += 1;
+        }
+    }
+    merged.extend_from_slice(&items[i..middle]);
+    merged.extend_from_slice(&items[j..]);
+    *items = merged;
 }
 
 /// pprof's total of `measure` in `profile` (see [`Measure::total`]),

@@ -158,7 +158,21 @@ pub fn run(config: &Config) -> Result<(), Error> {
             return Ok(());
         }
     }
-    mode::draw::run(&new, config)
+    mode::draw::run(new, config)
+}
+
+/// Frees the samples of a profile that has been folded, so that what
+/// drawing allocates next can take their place instead of adding to the
+/// peak.
+pub(crate) fn release_samples(profile: &mut Profile) {
+    drop(std::mem::take(&mut profile.samples));
+}
+
+/// Lets go of a large value on another thread: freeing millions of small
+/// allocations takes tens of milliseconds, and a command that is about to
+/// exit need not wait for it.
+pub(crate) fn discard<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 /// The command line's render options, plus how, where and when `loaded`

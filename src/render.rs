@@ -261,8 +261,8 @@ pub fn subtitle(tree: &CallTree, measure: &Measure) -> String {
     let t = &measure.sample_type;
     let human = |value| units::human(value, &t.unit);
     let (mut grew, mut shrank) = (0i64, 0i64);
-    for node in tree.nodes() {
-        let value = measure.at(tree, node);
+    for values in tree.ending_values() {
+        let value = measure.of(values);
         grew = grew.saturating_add(value.max(0));
         shrank = shrank.saturating_add(value.min(0));
     }
@@ -330,6 +330,10 @@ impl Change {
 }
 
 impl Weight for Change {
+    fn from_width(_: u64) -> Option<Self> {
+        None
+    }
+
     fn width(&self) -> u64 {
         self.width
     }

@@ -222,8 +222,10 @@ pub fn read_file(path: &Path, binary: Option<&Path>, max_size: u64) -> Result<Ra
         source,
     };
     let file = fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    file.take(max_size + 1)
+    // Room for the whole file at once: growing would double the buffer.
+    let size = file.metadata().map_or(0, |m| m.len()).min(max_size);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    file.take(max_size.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
     if bytes.len() as u64 > max_size {

@@ -12,7 +12,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A frame's position in [`Frames`].
 pub type FrameId = u32;
@@ -81,12 +81,8 @@ impl Frames {
 #[derive(Debug, Clone, Copy)]
 struct Node {
     frame: FrameId,
-    parent: NodeId,
     first_child: NodeId,
     next_sibling: NodeId,
-    /// Where this node's values are in [`CallTree::slots`], once a sample
-    /// ends here; most nodes are only passed through.
-    slot: u32,
 }
 
 /// A node with more children than this finds them through a hash map; a
@@ -97,6 +93,10 @@ const WIDE: usize = 12;
 /// Marks "no values yet".
 const NO_SLOT: u32 = u32::MAX;
 
+/// Where a node's values are (see [`CallTree::slot`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Slot(u32);
+
 /// Stacks as a prefix tree of frame ids, `columns` values per node.
 ///
 /// A child's id is always larger than its parent's, so a pass over the ids
@@ -106,8 +106,14 @@ pub struct CallTree {
     pub frames: Frames,
     nodes: Vec<Node>,
     columns: usize,
-    /// `columns` values per slot, slot after slot.
+    /// `columns` values per slot, slot after slot: only nodes where a
+    /// sample ends have values (134,000 of 3.5 million in a deep heap
+    /// profile), so they live apart from the nodes.
     slots: Vec<i64>,
+    /// The slot of each node that has one.
+    slot_of: FastMap<NodeId, u32>,
+    /// One bit per node: it has a slot.
+    ending: Vec<u64>,
     /// Per slot: bits the caller gave the samples that end there.
     flags: Vec<u64>,
     /// What a node without a slot has: zeros.
@@ -119,6 +125,10 @@ pub struct CallTree {
     /// Per column: the sum of every added value's size, and the plain sum.
     abs_sums: Vec<i64>,
     sums: Vec<i64>,
+    /// Each node's parent, worked out when first asked for: growing the
+    /// tree never needs it, and leaving it out keeps the nodes small while
+    /// the profile is still in memory beside them.
+    parents: OnceLock<Vec<NodeId>>,
 }
 
 impl CallTree {
@@ -128,19 +138,20 @@ impl CallTree {
             frames: Frames::default(),
             nodes: vec![Node {
                 frame: FrameId::MAX,
-                parent: NO_NODE,
                 first_child: NO_NODE,
                 next_sibling: NO_NODE,
-                slot: NO_SLOT,
             }],
             columns,
             slots: Vec::new(),
+            slot_of: FastMap::default(),
+            ending: vec![0],
             flags: Vec::new(),
             zeros: vec![0; columns],
             children: FastMap::default(),
             wide: vec![0],
             abs_sums: vec![0; columns],
             sums: vec![0; columns],
+            parents: OnceLock::new(),
         }
     }
 
@@ -189,16 +200,16 @@ impl CallTree {
             .filter(|&id| id < NO_NODE)
             .ok_or(TreeError::TooLarge)?;
         let first_child = self.nodes[parent as usize].first_child;
+        self.parents = OnceLock::new();
         self.nodes.push(Node {
             frame,
-            parent,
             first_child: NO_NODE,
             next_sibling: first_child,
-            slot: NO_SLOT,
         });
         self.nodes[parent as usize].first_child = child;
         if child as usize / 64 >= self.wide.len() {
             self.wide.push(0);
+            self.ending.push(0);
         }
         if self.is_wide(parent) {
             self.children.insert(child_key(parent, frame), child);
@@ -221,18 +232,48 @@ impl CallTree {
         }
     }
 
-    /// The values of `node`, made room for if it had none.
-    fn slot_mut(&mut self, node: NodeId) -> &mut [i64] {
-        let columns = self.columns;
-        let mut slot = self.nodes[node as usize].slot;
-        if slot == NO_SLOT {
-            slot = u32::try_from(self.slots.len() / columns.max(1)).unwrap_or(NO_SLOT);
-            self.nodes[node as usize].slot = slot;
-            self.slots.extend(std::iter::repeat_n(0, columns));
-            self.flags.push(0);
+    /// The slot of `node`, made if it had none.
+    pub fn slot(&mut self, node: NodeId) -> Slot {
+        if let Some(&slot) = self
+            .has_slot(node)
+            .then(|| self.slot_of.get(&node))
+            .flatten()
+        {
+            return Slot(slot);
         }
-        let start = slot as usize * columns;
-        &mut self.slots[start..start + columns]
+        let slot = u32::try_from(self.flags.len()).unwrap_or(NO_SLOT);
+        self.slot_of.insert(node, slot);
+        self.ending[node as usize / 64] |= 1 << (node % 64);
+        self.slots.extend(std::iter::repeat_n(0, self.columns));
+        self.flags.push(0);
+        Slot(slot)
+    }
+
+    fn has_slot(&self, node: NodeId) -> bool {
+        self.ending
+            .get(node as usize / 64)
+            .is_some_and(|bits| bits & (1 << (node % 64)) != 0)
+    }
+
+    fn slot_index(&self, node: NodeId) -> Option<usize> {
+        match self.has_slot(node) {
+            true => self.slot_of.get(&node).map(|&slot| slot as usize),
+            false => None,
+        }
+    }
+
+    /// Adds `value` to one column of a slot.
+    #[inline]
+    pub fn add_at(&mut self, slot: Slot, column: usize, value: i64) {
+        let cell = &mut self.slots[slot.0 as usize * self.columns + column];
+        *cell = cell.saturating_add(value);
+        self.abs_sums[column] = self.abs_sums[column].saturating_add(value.saturating_abs());
+        self.sums[column] = self.sums[column].saturating_add(value);
+    }
+
+    /// Sets `bits` among the flags of a slot (see [`CallTree::flags`]).
+    pub fn flag_at(&mut self, slot: Slot, bits: u64) {
+        self.flags[slot.0 as usize] |= bits;
     }
 
     /// Adds one sample's values (one per column) to `node`.
@@ -243,29 +284,17 @@ impl CallTree {
         }
     }
 
-    /// Sets `bits` among the flags of `node` (see [`CallTree::flags`]).
-    pub fn add_flags(&mut self, node: NodeId, bits: u64) {
-        self.slot_mut(node);
-        let slot = self.nodes[node as usize].slot as usize;
-        self.flags[slot] |= bits;
-    }
-
     /// The flags set on `node`: whatever the caller recorded about the
     /// samples that end there (0 for a node no sample ends at).
     pub fn flags(&self, node: NodeId) -> u64 {
-        match self.nodes[node as usize].slot {
-            NO_SLOT => 0,
-            slot => self.flags[slot as usize],
-        }
+        self.slot_index(node).map_or(0, |slot| self.flags[slot])
     }
 
     /// Adds `value` to one column of `node`.
     #[inline]
     pub fn add_to(&mut self, node: NodeId, column: usize, value: i64) {
-        let slot = &mut self.slot_mut(node)[column];
-        *slot = slot.saturating_add(value);
-        self.abs_sums[column] = self.abs_sums[column].saturating_add(value.saturating_abs());
-        self.sums[column] = self.sums[column].saturating_add(value);
+        let slot = self.slot(node);
+        self.add_at(slot, column, value);
     }
 
     /// Frees what only growing the tree needs.
@@ -279,18 +308,28 @@ impl CallTree {
 
     /// The values of the samples whose stack ends at `node`.
     pub fn values(&self, node: NodeId) -> &[i64] {
-        match self.nodes[node as usize].slot {
-            NO_SLOT => &self.zeros,
-            slot => {
-                let start = slot as usize * self.columns;
+        match self.slot_index(node) {
+            None => &self.zeros,
+            Some(slot) => {
+                let start = slot * self.columns;
                 &self.slots[start..start + self.columns]
             }
         }
     }
 
+    /// Every node where a sample ends, in no order.
+    pub fn ending_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.slot_of.keys().copied()
+    }
+
+    /// The values of every node where a sample ends, in no order.
+    pub fn ending_values(&self) -> impl Iterator<Item = &[i64]> {
+        self.slots.chunks_exact(self.columns.max(1))
+    }
+
     /// Whether a sample ends at `node`.
     pub fn ends_here(&self, node: NodeId) -> bool {
-        self.nodes[node as usize].slot != NO_SLOT
+        self.has_slot(node)
     }
 
     pub fn columns(&self) -> usize {
@@ -325,10 +364,25 @@ impl CallTree {
     }
 
     pub fn parent(&self, node: NodeId) -> Option<NodeId> {
-        match self.nodes[node as usize].parent {
+        match self.parents()[node as usize] {
             NO_NODE => None,
             parent => Some(parent),
         }
+    }
+
+    /// Every node's parent ([`NO_NODE`] for the root), by node.
+    fn parents(&self) -> &[NodeId] {
+        self.parents.get_or_init(|| {
+            let mut parents = vec![NO_NODE; self.nodes.len()];
+            for (node, data) in self.nodes.iter().enumerate() {
+                let mut child = data.first_child;
+                while child != NO_NODE {
+                    parents[child as usize] = node as NodeId;
+                    child = self.nodes[child as usize].next_sibling;
+                }
+            }
+            parents
+        })
     }
 
     /// The children of `node`, in no particular order.
@@ -359,8 +413,9 @@ impl CallTree {
             .collect();
         // below[n]: some node under n (not n itself) has a line.
         let mut below = vec![false; self.nodes.len()];
+        let parents = self.parents();
         for node in self.nodes().rev() {
-            let parent = self.nodes[node as usize].parent as usize;
+            let parent = parents[node as usize] as usize;
             below[parent] |= below[node as usize] || lines[node as usize];
         }
         let items_of = |node: NodeId| {
@@ -455,13 +510,13 @@ impl CallTree {
         // Only widths are kept for every node; the other sums are made for
         // the few lines handed over.
         let mut widths: Vec<u64> = vec![0; self.nodes.len()];
-        for node in self.nodes().rev() {
-            if self.ends_here(node) {
-                let own = weight(node).width();
-                widths[node as usize] = widths[node as usize].saturating_add(own);
-            }
-            let parent = self.nodes[node as usize].parent as usize;
-            widths[parent] = widths[parent].saturating_add(widths[node as usize]);
+        for node in self.ending_nodes() {
+            widths[node as usize] = weight(node).width();
+        }
+        let parents = self.parents();
+        for node in (1..self.nodes.len()).rev() {
+            let parent = parents[node] as usize;
+            widths[parent] = widths[parent].saturating_add(widths[node]);
         }
         let own_width = |node: NodeId| match self.ends_here(node) {
             true => weight(node).width(),
@@ -502,10 +557,11 @@ impl CallTree {
         };
         let mut last_parent = NO_NODE;
         let _ = self.walk_items(items_of(ROOT), items_of, |path, item| {
-            let parent = self.nodes[item.node as usize].parent;
+            let parent = parents[item.node as usize];
             match item.kind {
                 ItemKind::Folded => {
-                    let whole = self.subtree_weight(item.node, &weight);
+                    let whole = W::from_width(widths[item.node as usize])
+                        .unwrap_or_else(|| self.subtree_weight(item.node, &weight));
                     let joins = match &run {
                         Some((_, so_far)) if parent == last_parent => {
                             let mut joined = *so_far;
@@ -555,9 +611,15 @@ pub trait Weight: Copy + Default {
     fn width(&self) -> u64;
     /// Adds `other` to this weight.
     fn combine(&mut self, other: &Self);
+    /// The weight of a subtree this wide, when the width says it all.
+    fn from_width(width: u64) -> Option<Self>;
 }
 
 impl Weight for u64 {
+    fn from_width(width: u64) -> Option<Self> {
+        Some(width)
+    }
+
     fn width(&self) -> u64 {
         *self
     }

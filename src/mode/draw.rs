@@ -10,15 +10,21 @@ use crate::tree::CallTree;
 use crate::{output, Config, Error, Loaded};
 
 /// Draws `loaded` to the configured output, or prints its folded stacks.
-pub(crate) fn run(loaded: &Loaded, config: &Config) -> Result<(), Error> {
+pub(crate) fn run(mut loaded: Loaded, config: &Config) -> Result<(), Error> {
     let input = loaded.input();
     let (tree, measure) = crate::fold_measure(&loaded.profile, config, !config.raw, &input)?;
     if config.raw {
-        return output::stream_stdout(|out| fold::write_folded(&tree, &measure, out));
+        let written = output::stream_stdout(|out| fold::write_folded(&tree, &measure, out));
+        crate::discard(tree);
+        crate::discard(loaded);
+        return written;
     }
-    let options = crate::drawing_options(config, loaded);
-    let program = crate::program_for(loaded, config);
+    crate::release_samples(&mut loaded.profile);
+    let options = crate::drawing_options(config, &loaded);
+    let program = crate::program_for(&loaded, config);
     let svg = draw(&tree, &measure, config, &options, &program, &input)?;
+    crate::discard(tree);
+    crate::discard(loaded);
     output::write(&config.output, &svg)
 }
 

@@ -149,7 +149,7 @@ fn draw_graphs(
             ..config.fold.clone()
         };
         let measure = crate::measure_for(&loaded.profile, &fold, &input)?;
-        let drawable = tree.nodes().any(|node| measure.at(&tree, node) > 0);
+        let drawable = tree.ending_values().any(|values| measure.of(values) > 0);
         let file = drawable.then(|| format!("{stem}-{}.svg", file_part(&sample_type.name)));
         if let Some(file) = &file {
             let mut options = crate::drawing_options(config, loaded);

@@ -216,7 +216,25 @@ fn split_samples(data: &[u8]) -> Result<Layout, DecodeError> {
     Ok(layout)
 }
 
+#[inline]
 fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
+    // Most varints in a profile (ids, small values) take one or two bytes.
+    if let Some(&first) = data.get(*pos) {
+        if first < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(first));
+        }
+        if let Some(&second) = data.get(*pos + 1) {
+            if second < 0x80 {
+                *pos += 2;
+                return Ok(u64::from(first & 0x7f) | u64::from(second) << 7);
+            }
+        }
+    }
+    read_long_varint(data, pos)
+}
+
+fn read_long_varint(data: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *data
@@ -325,20 +343,48 @@ impl<'a> Resolver<'a> {
         })
     }
 
+    /// Every sample; a large profile's samples are read on two threads,
+    /// each taking half.
     fn samples(
         &self,
         data: &[u8],
         samples: &[Range<usize>],
         value_count: usize,
     ) -> Result<Vec<Sample>, DecodeError> {
-        samples
+        const WORTH_A_THREAD: usize = 50_000;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if samples.len() < WORTH_A_THREAD || cores < 2 {
+            return self.sample_run(data, samples, 0, value_count);
+        }
+        let middle = samples.len() / 2;
+        let (first, second) = std::thread::scope(|scope| {
+            let second =
+                scope.spawn(|| self.sample_run(data, &samples[middle..], middle, value_count));
+            let first = self.sample_run(data, &samples[..middle], 0, value_count);
+            (first, second.join().expect("a sample reader panicked"))
+        });
+        let mut all = first?;
+        all.extend(second?);
+        Ok(all)
+    }
+
+    /// The samples at `ranges`, the first of which is sample number `first`.
+    fn sample_run(
+        &self,
+        data: &[u8],
+        ranges: &[Range<usize>],
+        first: usize,
+        value_count: usize,
+    ) -> Result<Vec<Sample>, DecodeError> {
+        ranges
             .iter()
             .enumerate()
             .map(|(n, range)| {
                 let sample = self.sample(&data[range.clone()])?;
                 if sample.values.len() != value_count {
                     return Err(invalid(format!(
-                        "sample {n} has {} values but the profile has {value_count} sample types",
+                        "sample {} has {} values but the profile has {value_count} sample types",
+                        first + n,
                         sample.values.len()
                     )));
                 }
@@ -354,9 +400,6 @@ impl<'a> Resolver<'a> {
         const VALUE: u64 = 2;
         const LABEL: u64 = 3;
         let mut sample = Sample::default();
-        let location = |id: u64| {
-            lookup(&self.location_ids, id, "sample", "location").map(super::location_index)
-        };
         let mut pos = 0;
         while pos < bytes.len() {
             let key = read_varint(bytes, &mut pos)?;
@@ -364,17 +407,12 @@ impl<'a> Resolver<'a> {
             match (field, wire_type) {
                 (LOCATION_ID, 2) => {
                     let packed = length_delimited(bytes, &mut pos)?;
-                    sample.locations.reserve_exact(varint_count(packed));
-                    let mut at = 0;
-                    while at < packed.len() {
-                        sample
-                            .locations
-                            .push(location(read_varint(packed, &mut at)?)?);
-                    }
+                    self.packed_locations(packed, &mut sample.locations)?;
                 }
-                (LOCATION_ID, 0) => sample
-                    .locations
-                    .push(location(read_varint(bytes, &mut pos)?)?),
+                (LOCATION_ID, 0) => {
+                    let id = read_varint(bytes, &mut pos)?;
+                    sample.locations.push(self.location(id)?);
+                }
                 (VALUE, 2) => {
                     let packed = length_delimited(bytes, &mut pos)?;
                     sample.values.reserve_exact(varint_count(packed));
@@ -395,6 +433,35 @@ impl<'a> Resolver<'a> {
             }
         }
         Ok(sample)
+    }
+
+    /// A sample's packed location ids, as location positions. The hot
+    /// loop of decoding: tens of millions of ids in a deep heap profile.
+    fn packed_locations(&self, packed: &[u8], out: &mut Vec<u32>) -> Result<(), DecodeError> {
+        out.reserve_exact(varint_count(packed));
+        let mut at = 0;
+        match &self.location_ids {
+            IdMap::Dense(table) => {
+                while at < packed.len() {
+                    let id = read_varint(packed, &mut at)?;
+                    match usize::try_from(id).ok().and_then(|id| table.get(id)) {
+                        Some(&position) if position != u32::MAX => out.push(position),
+                        _ => return Err(missing_id(id, "sample", "location")),
+                    }
+                }
+            }
+            IdMap::Sparse(_) => {
+                while at < packed.len() {
+                    let id = read_varint(packed, &mut at)?;
+                    out.push(self.location(id)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn location(&self, id: u64) -> Result<u32, DecodeError> {
+        lookup(&self.location_ids, id, "sample", "location").map(super::location_index)
     }
 
     fn label(&self, l: &pb::Label) -> Result<Label, DecodeError> {
@@ -530,11 +597,14 @@ fn index_ids(ids: impl Iterator<Item = u64> + Clone, what: &str) -> Result<IdMap
 }
 
 fn lookup(ids: &IdMap, id: u64, from: &str, to: &str) -> Result<usize, DecodeError> {
-    ids.get(id).ok_or_else(|| {
-        invalid(format!(
-            "a {from} refers to {to} id {id}, which does not exist"
-        ))
-    })
+    ids.get(id).ok_or_else(|| missing_id(id, from, to))
+}
+
+#[cold]
+fn missing_id(id: u64, from: &str, to: &str) -> DecodeError {
+    invalid(format!(
+        "a {from} refers to {to} id {id}, which does not exist"
+    ))
 }
 
 /// The body of a length-delimited field whose length is at `pos`.

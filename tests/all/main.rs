@@ -12,6 +12,7 @@ mod http;
 mod legacy;
 mod pclntab;
 mod present;
+mod scale;
 mod symbolize;
 mod top;
 mod util;

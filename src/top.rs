@@ -184,11 +184,13 @@ impl Tables {
         let indices = if indices.is_empty() { &all } else { indices };
         let tree = key_tree(profile, &nodes, indices, options.mean)?;
         let mut present = vec![0u64; tree.len()];
+        for node in tree.ending_nodes() {
+            present[node as usize] = tree.flags(node);
+        }
+        let parents = tree.parents();
         for node in tree.nodes().rev() {
-            let here = present[node as usize] | tree.flags(node);
-            present[node as usize] = here;
-            let parent = tree.parent(node).unwrap_or(ROOT) as usize;
-            present[parent] |= here;
+            let here = present[node as usize];
+            present[parents[node as usize] as usize] |= here;
         }
         Ok(Tables {
             nodes,
@@ -207,7 +209,9 @@ impl Tables {
             column: index,
             needed: presence_bits(index, self.mean),
         };
-        let mut full = pass.accumulate(None);
+        // Without a cut to N rows, the marks come from this pass's edges.
+        let cut = top_options.node_count > 0;
+        let mut full = pass.accumulate(None, !cut);
         // The cut-offs are fractions of the summed flat values, before any mean.
         let flat_sum = full
             .weights
@@ -264,9 +268,9 @@ impl Tables {
             for &n in &order {
                 rows[n] = true;
             }
-            pass.accumulate(Some(&rows)).edges
-        } else if dropped_nodes > 0 {
-            pass.accumulate(Some(&kept)).edges
+            pass.accumulate(Some(&rows), true).edges
+        } else if dropped_nodes > 0 || cut {
+            pass.accumulate(Some(&kept), true).edges
         } else {
             full.edges
         };
@@ -610,75 +614,94 @@ impl Pass<'_> {
         (values[self.column], events)
     }
 
-    /// Sums every node's flat and cum values, and the edges between nodes,
-    /// over the samples; with `kept`, nodes outside it are skipped as if
-    /// absent. A node's cum is added where it first appears on a path
-    /// (once per sample), its flat where samples end with it.
-    fn accumulate(&self, kept: Option<&[bool]>) -> Graph {
+    /// Sums every node's flat and cum values, and (with `edges`) the edges
+    /// between nodes, over the samples; with `kept`, nodes outside it are
+    /// skipped as if absent. A node's cum is what its subtree holds, added
+    /// where its key first appears on a path (once per sample), its flat
+    /// where samples end with it; subtree sums are made on the way back up.
+    fn accumulate(&self, kept: Option<&[bool]>, edges_wanted: bool) -> Graph {
+        /// A node on the path being walked.
+        struct Open {
+            key: usize,
+            counted: bool,
+            /// Its key was not on the path above it.
+            first: bool,
+            /// The edge into it, when counted here for the first time on
+            /// the path.
+            edge: Option<(usize, usize)>,
+            /// The values of its subtree so far.
+            value: i64,
+            events: i64,
+        }
         let tree = &self.tables.tree;
         let count = self.tables.nodes.keys.len();
         let mut weights = vec![Weights::default(); count];
         let mut edges: FastMap<(usize, usize), Edge> = FastMap::default();
-        // The values of every sample at or below each node.
-        let mut below: Vec<(i64, i64)> = vec![(0, 0); tree.len()];
-        for node in tree.nodes().rev() {
-            let (value, events) = self.value(node);
-            let sums = &mut below[node as usize];
-            *sums = (sums.0.saturating_add(value), sums.1.saturating_add(events));
-            let parent = tree.parent(node).unwrap_or(ROOT) as usize;
-            let (v, e) = below[node as usize];
-            let up = &mut below[parent];
-            *up = (up.0.saturating_add(v), up.1.saturating_add(e));
-        }
         let mut on_path = vec![0u32; count];
         let present = |node: NodeId| self.tables.present[node as usize] & self.needed != 0;
-        // Depth-first: (node, its caller state, entering); a node is
-        // visited again on the way out, to undo what it put on the path.
         let root = PathState {
             caller: None,
             skipped: false,
         };
+        // Depth-first: (node, the state above it, entering); a node is met
+        // again on the way out, to hand its sums up and undo what it put
+        // on the path.
         let mut pending: Vec<(NodeId, PathState, bool)> = tree
             .children(ROOT)
             .filter(|&child| present(child))
             .map(|child| (child, root, true))
             .collect();
+        let mut path: Vec<Open> = Vec::new();
         while let Some((node, from, entering)) = pending.pop() {
-            let frame = tree.frame(node) as usize;
-            let (key, inline) = (frame / 2, frame % 2 == 1);
-            let counted = kept.is_none_or(|kept| kept[key]);
-            let caller = from.caller.filter(|&c| c != key);
             if !entering {
-                if counted {
-                    on_path[key] -= 1;
-                    if let Some(edge) = caller.and_then(|caller| edges.get_mut(&(caller, key))) {
-                        edge.on_path -= 1;
+                let open = path.pop().expect("entered before");
+                if open.counted {
+                    on_path[open.key] -= 1;
+                    if open.first {
+                        let w = &mut weights[open.key];
+                        w.cum = w.cum.saturating_add(open.value);
+                        w.cum_events = w.cum_events.saturating_add(open.events);
                     }
+                }
+                if let Some(edge) = open.edge.and_then(|key| edges.get_mut(&key)) {
+                    edge.on_path -= 1;
+                    edge.weight = edge.weight.saturating_add(open.value);
+                }
+                if let Some(parent) = path.last_mut() {
+                    parent.value = parent.value.saturating_add(open.value);
+                    parent.events = parent.events.saturating_add(open.events);
                 }
                 continue;
             }
+            let frame = tree.frame(node) as usize;
+            let (key, inline) = (frame / 2, frame % 2 == 1);
+            let counted = kept.is_none_or(|kept| kept[key]);
+            let mut open = Open {
+                key,
+                counted,
+                first: false,
+                edge: None,
+                value: 0,
+                events: 0,
+            };
             let state = match counted {
                 false => PathState {
                     caller: from.caller,
                     skipped: true,
                 },
                 true => {
-                    let (value, events) = below[node as usize];
-                    if on_path[key] == 0 {
-                        let w = &mut weights[key];
-                        w.cum = w.cum.saturating_add(value);
-                        w.cum_events = w.cum_events.saturating_add(events);
-                    }
+                    open.first = on_path[key] == 0;
                     on_path[key] += 1;
-                    if let Some(caller) = caller {
+                    if let (Some(caller), true) = (from.caller.filter(|&c| c != key), edges_wanted)
+                    {
                         let edge = edges.entry((caller, key)).or_insert(Edge {
                             weight: 0,
                             inline: true,
                             on_path: 0,
                         });
                         if edge.on_path == 0 {
-                            edge.weight = edge.weight.saturating_add(value);
                             edge.inline &= inline;
+                            open.edge = Some((caller, key));
                         }
                         edge.on_path += 1;
                     }
@@ -688,13 +711,16 @@ impl Pass<'_> {
                     }
                 }
             };
-            let ends_here = tree.flags(node) & self.needed != 0;
-            if let (Some(leaf), false, true) = (state.caller, state.skipped, ends_here) {
+            if tree.ends_here(node) && tree.flags(node) & self.needed != 0 {
                 let (value, events) = self.value(node);
-                let w = &mut weights[leaf];
-                w.flat = w.flat.saturating_add(value);
-                w.flat_events = w.flat_events.saturating_add(events);
+                (open.value, open.events) = (value, events);
+                if let (Some(leaf), false) = (state.caller, state.skipped) {
+                    let w = &mut weights[leaf];
+                    w.flat = w.flat.saturating_add(value);
+                    w.flat_events = w.flat_events.saturating_add(events);
+                }
             }
+            path.push(open);
             pending.push((node, from, false));
             pending.extend(
                 tree.children(node)

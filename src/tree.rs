@@ -370,8 +370,8 @@ impl CallTree {
         }
     }
 
-    /// Every node's parent ([`NO_NODE`] for the root), by node.
-    fn parents(&self) -> &[NodeId] {
+    /// Every node's parent (`NodeId::MAX` for the root), by node.
+    pub fn parents(&self) -> &[NodeId] {
         self.parents.get_or_init(|| {
             let mut parents = vec![NO_NODE; self.nodes.len()];
             for (node, data) in self.nodes.iter().enumerate() {

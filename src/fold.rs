@@ -252,6 +252,16 @@ pub fn fold_into(
     options: &FoldOptions,
     columns: &[(usize, usize)],
 ) -> Result<(), FoldError> {
+    fold_ordered(tree, profile, options, columns, None)
+}
+
+fn fold_ordered(
+    tree: &mut CallTree,
+    profile: &Profile,
+    options: &FoldOptions,
+    columns: &[(usize, usize)],
+    order: Option<&[usize]>,
+) -> Result<(), FoldError> {
     // pprof prunes the profile's drop_frames before any report.
     let pruned = crate::profile::pruned(profile);
     let profile: &Profile = pruned.as_ref();
@@ -262,9 +272,31 @@ pub fn fold_into(
         frames: &frames,
         reverse: options.reverse,
         no_stack: Some(no_stack),
+        order,
     };
     walk.add_flagged(tree, |_| 1, columns)?;
     Ok(())
+}
+
+/// The positions of `profile`'s samples in the order a tree is built from
+/// them (see [`fold_into`]); worth making once when several trees are.
+pub fn stack_order(profile: &Profile, reverse: bool) -> Vec<usize> {
+    Stacks { profile, reverse }.sorted()
+}
+
+/// [`tree`], with the samples' order made beforehand by [`stack_order`]
+/// (with the same `reverse`).
+pub fn tree_in_order(
+    profile: &Profile,
+    options: &FoldOptions,
+    order: &[usize],
+) -> Result<CallTree, FoldError> {
+    let count = profile.sample_types.len();
+    let mut tree = CallTree::new(count);
+    let columns: Vec<(usize, usize)> = (0..count).map(|i| (i, i)).collect();
+    fold_ordered(&mut tree, profile, options, &columns, Some(order))?;
+    tree.finish();
+    Ok(tree)
 }
 
 /// The sorted walk over a profile's samples that builds call trees: each
@@ -275,6 +307,9 @@ pub(crate) struct Walk<'a> {
     pub(crate) frames: &'a LocationFrames,
     pub(crate) reverse: bool,
     pub(crate) no_stack: Option<FrameId>,
+    /// The samples' order, when made beforehand (any order gives the same
+    /// tree; this one makes it fastest).
+    pub(crate) order: Option<&'a [usize]>,
 }
 
 impl Walk<'_> {
@@ -300,12 +335,19 @@ impl Walk<'_> {
         // The node reached after each location of the previous sample.
         let mut path: Vec<NodeId> = Vec::new();
         let mut previous: &[u32] = &[];
-        let order = stacks.sorted();
+        let sorted;
+        let order = match self.order {
+            Some(order) => order,
+            None => {
+                sorted = stacks.sorted();
+                &sorted
+            }
+        };
         for (position, &index) in order.iter().enumerate() {
             // Samples are visited out of memory order: ask for the next
             // ones early, or each waits on two cache misses.
-            prefetch_sample(profile, &order, position + 16, None);
-            prefetch_sample(profile, &order, position + 8, Some(self.reverse));
+            prefetch_sample(profile, order, position + 16, None);
+            prefetch_sample(profile, order, position + 8, Some(self.reverse));
             let sample = &profile.samples[index];
             let bits = flags(sample);
             if bits == 0 {

@@ -179,10 +179,21 @@ impl Tables {
         options: &FoldOptions,
         indices: &[usize],
     ) -> Result<Tables, FoldError> {
+        Tables::in_order(profile, options, indices, None)
+    }
+
+    /// [`Tables::new`], with the samples' order made beforehand by
+    /// [`crate::fold::stack_order`] (not reversed).
+    pub fn in_order(
+        profile: &Profile,
+        options: &FoldOptions,
+        indices: &[usize],
+        order: Option<&[usize]>,
+    ) -> Result<Tables, FoldError> {
         let nodes = Nodes::new(profile, options);
         let all: Vec<usize> = (0..profile.sample_types.len()).collect();
         let indices = if indices.is_empty() { &all } else { indices };
-        let tree = key_tree(profile, &nodes, indices, options.mean)?;
+        let tree = key_tree(profile, &nodes, indices, options.mean, order)?;
         let mut present = vec![0u64; tree.len()];
         for node in tree.ending_nodes() {
             present[node as usize] = tree.flags(node);
@@ -498,6 +509,7 @@ fn key_tree(
     nodes: &Nodes,
     indices: &[usize],
     mean: bool,
+    order: Option<&[usize]>,
 ) -> Result<CallTree, FoldError> {
     let lists: Vec<Vec<FrameId>> = nodes
         .per_location
@@ -518,6 +530,7 @@ fn key_tree(
         frames: &frames,
         reverse: false,
         no_stack: None,
+        order,
     };
     let mut tree = CallTree::new(profile.sample_types.len());
     let mut columns: Vec<(usize, usize)> = indices.iter().map(|&i| (i, i)).collect();
@@ -722,11 +735,11 @@ impl Pass<'_> {
             }
             path.push(open);
             pending.push((node, from, false));
-            pending.extend(
-                tree.children(node)
-                    .filter(|&child| present(child))
-                    .map(|child| (child, state, true)),
-            );
+            for child in tree.children(node) {
+                if present(child) {
+                    pending.push((child, state, true));
+                }
+            }
         }
         Graph {
             weights,

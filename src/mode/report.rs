@@ -89,9 +89,11 @@ fn draw_profile(
         input: input.clone(),
         source,
     };
+    // Both trees are built from the samples in the same order.
+    let order = crate::fold::stack_order(profile, false);
     let (tables, graphs) = std::thread::scope(|scope| {
-        let tables = scope.spawn(|| top_tables(profile, &config.fold));
-        let graphs = draw_graphs(loaded, stem, config, directory);
+        let tables = scope.spawn(|| top_tables(profile, &config.fold, &order));
+        let graphs = draw_graphs(loaded, stem, config, directory, &order);
         let tables = tables.join().expect("the top tables panicked");
         (tables, graphs)
     });
@@ -115,8 +117,12 @@ fn draw_profile(
 }
 
 /// pprof's top table of every sample type, from one fold.
-fn top_tables(profile: &Profile, options: &FoldOptions) -> Result<Vec<top::Top>, FoldError> {
-    let tables = top::Tables::new(profile, options, &[])?;
+fn top_tables(
+    profile: &Profile,
+    options: &FoldOptions,
+    order: &[usize],
+) -> Result<Vec<top::Top>, FoldError> {
+    let tables = top::Tables::in_order(profile, options, &[], Some(order))?;
     let top_options = TopOptions {
         node_count: SUMMARY_ROWS,
         ..TopOptions::default()
@@ -138,10 +144,22 @@ fn draw_graphs(
     stem: &str,
     config: &Config,
     directory: &Path,
+    order: &[usize],
 ) -> Result<Vec<(ValueType, i64, Option<String>)>, Error> {
     let input = loaded.input();
     let program = crate::program_for(loaded, config);
-    let tree = crate::fold_tree(&loaded.profile, config, true, &input)?;
+    let options = crate::fold_options(config, true);
+    let tree = match options.reverse {
+        true => crate::fold_tree(&loaded.profile, config, true, &input)?,
+        false => {
+            crate::fold::tree_in_order(&loaded.profile, &options, order).map_err(|source| {
+                Error::Fold {
+                    input: input.clone(),
+                    source,
+                }
+            })?
+        }
+    };
     let mut graphs = Vec::new();
     for sample_type in &loaded.profile.sample_types {
         let fold = FoldOptions {

@@ -565,18 +565,9 @@ fn rewrite_titles(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::ROOT;
 
     fn tree(stacks: Vec<(&str, i64)>) -> (CallTree, Measure) {
-        let mut tree = CallTree::new(1);
-        for (stack, value) in stacks {
-            let mut node = ROOT;
-            for frame in stack.split(';') {
-                let frame = tree.frames.intern(frame).unwrap();
-                node = tree.child(node, frame).unwrap();
-            }
-            tree.add(node, &[value]);
-        }
+        let tree = CallTree::from_folded(&stacks).unwrap();
         let sample_type = ValueType {
             name: "inuse_space".into(),
             unit: "bytes".into(),

@@ -297,10 +297,25 @@ impl CallTree {
         self.add_at(slot, column, value);
     }
 
-    /// Frees what only growing the tree needs.
+    /// A tree of folded stacks (`root;…;leaf`, one value each), one column.
+    pub fn from_folded(stacks: &[(&str, i64)]) -> Result<CallTree, TreeError> {
+        let mut tree = CallTree::new(1);
+        for (stack, value) in stacks {
+            let mut node = ROOT;
+            for frame in stack.split(';') {
+                let frame = tree.frames.intern(frame)?;
+                node = tree.child(node, frame)?;
+            }
+            tree.add(node, &[*value]);
+        }
+        tree.finish();
+        Ok(tree)
+    }
+
+    /// Gives back the room kept for growing.
     pub fn finish(&mut self) {
-        self.children = FastMap::default();
-        self.wide = Vec::new();
+        // The child map only holds the children of wide nodes, a few, and
+        // stays so the tree can still grow.
         self.nodes.shrink_to_fit();
         self.slots.shrink_to_fit();
         self.flags.shrink_to_fit();
@@ -671,18 +686,8 @@ impl Item {
 mod tests {
     use super::*;
 
-    /// A tree of `stacks` (folded text, one column).
     fn tree(stacks: &[(&str, i64)]) -> CallTree {
-        let mut tree = CallTree::new(1);
-        for (stack, value) in stacks {
-            let mut node = ROOT;
-            for frame in stack.split(';') {
-                let frame = tree.frames.intern(frame).unwrap();
-                node = tree.child(node, frame).unwrap();
-            }
-            tree.add(node, &[*value]);
-        }
-        tree
+        CallTree::from_folded(stacks).unwrap()
     }
 
     fn sorted(tree: &CallTree) -> Vec<String> {

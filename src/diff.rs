@@ -116,6 +116,32 @@ fn scaled(value: i64, scale: Option<f64>) -> i64 {
 }
 
 impl Diff {
+    /// A comparison given as folded stacks, `(stack, before, after)`.
+    pub fn from_folded(
+        sample_type: ValueType,
+        stacks: &[(&str, i64, i64)],
+    ) -> Result<Diff, DiffError> {
+        let measure = Measure::new(0, sample_type, false);
+        let mut comparison = Comparison::new(&measure, &FoldOptions::default());
+        for &(stack, before, after) in stacks {
+            let mut node = crate::tree::ROOT;
+            for frame in stack.split(';') {
+                let frame = comparison
+                    .tree
+                    .frames
+                    .intern(frame)
+                    .map_err(FoldError::from)?;
+                node = comparison
+                    .tree
+                    .child(node, frame)
+                    .map_err(FoldError::from)?;
+            }
+            comparison.tree.add_to(node, 0, before);
+            comparison.tree.add_to(node, 1, after);
+        }
+        Ok(comparison.finish(false))
+    }
+
     /// The value before and after at `node`.
     pub fn change(&self, node: NodeId) -> (i64, i64) {
         let values = self.tree.values(node);
@@ -252,6 +278,20 @@ mod tests {
             vec![("a".to_owned(), 20, 30), ("b".to_owned(), 20, 10)]
         );
         assert_eq!(d.total_before, 40);
+    }
+
+    #[test]
+    fn a_diff_can_be_given_as_folded_stacks() {
+        let sample_type = ValueType {
+            name: "inuse_space".into(),
+            unit: "bytes".into(),
+        };
+        let d = Diff::from_folded(sample_type, &[("a;b", 1, 2), ("a", 0, 5)]).unwrap();
+        assert_eq!(
+            d.stacks(),
+            vec![("a".to_owned(), 0, 5), ("a;b".to_owned(), 1, 2)]
+        );
+        assert_eq!((d.total_before, d.total_after), (1, 7));
     }
 
     #[test]

@@ -163,7 +163,8 @@ pub fn run(config: &Config) -> Result<(), Error> {
 
 /// Frees the samples of a profile that has been folded, so that what
 /// drawing allocates next can take their place instead of adding to the
-/// peak.
+/// peak. (Freed on another thread, they are still held when drawing
+/// allocates: 235 MB instead of 203 on the 1x scale profile.)
 pub(crate) fn release_samples(profile: &mut Profile) {
     drop(std::mem::take(&mut profile.samples));
 }

@@ -198,11 +198,7 @@ impl Tables {
         for node in tree.ending_nodes() {
             present[node as usize] = tree.flags(node);
         }
-        let parents = tree.parents();
-        for node in tree.nodes().rev() {
-            let here = present[node as usize];
-            present[parents[node as usize] as usize] |= here;
-        }
+        tree.sum_up(&mut present, |sum, child| *sum |= child);
         Ok(Tables {
             nodes,
             tree,

@@ -12,7 +12,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// A frame's position in [`Frames`].
 pub type FrameId = u32;
@@ -125,10 +125,6 @@ pub struct CallTree {
     /// Per column: the sum of every added value's size, and the plain sum.
     abs_sums: Vec<i64>,
     sums: Vec<i64>,
-    /// Each node's parent, worked out when first asked for: growing the
-    /// tree never needs it, and leaving it out keeps the nodes small while
-    /// the profile is still in memory beside them.
-    parents: OnceLock<Vec<NodeId>>,
 }
 
 impl CallTree {
@@ -151,7 +147,6 @@ impl CallTree {
             wide: vec![0],
             abs_sums: vec![0; columns],
             sums: vec![0; columns],
-            parents: OnceLock::new(),
         }
     }
 
@@ -200,7 +195,6 @@ impl CallTree {
             .filter(|&id| id < NO_NODE)
             .ok_or(TreeError::TooLarge)?;
         let first_child = self.nodes[parent as usize].first_child;
-        self.parents = OnceLock::new();
         self.nodes.push(Node {
             frame,
             first_child: NO_NODE,
@@ -378,26 +372,19 @@ impl CallTree {
         self.frames.name(self.frame(node))
     }
 
-    pub fn parent(&self, node: NodeId) -> Option<NodeId> {
-        match self.parents()[node as usize] {
-            NO_NODE => None,
-            parent => Some(parent),
-        }
-    }
-
-    /// Every node's parent (`NodeId::MAX` for the root), by node.
-    pub fn parents(&self) -> &[NodeId] {
-        self.parents.get_or_init(|| {
-            let mut parents = vec![NO_NODE; self.nodes.len()];
-            for (node, data) in self.nodes.iter().enumerate() {
-                let mut child = data.first_child;
-                while child != NO_NODE {
-                    parents[child as usize] = node as NodeId;
-                    child = self.nodes[child as usize].next_sibling;
-                }
+    /// Adds every node's value in `values` (one per node) into its
+    /// parent's, children first, so that each ends up holding its whole
+    /// subtree's: a child's id is larger than its parent's, so one pass
+    /// from the last node down does it, with no parent links.
+    pub fn sum_up<T: Copy>(&self, values: &mut [T], add: impl Fn(&mut T, T)) {
+        for node in (0..self.nodes.len()).rev() {
+            let mut child = self.nodes[node].first_child;
+            while child != NO_NODE {
+                let below = values[child as usize];
+                add(&mut values[node], below);
+                child = self.nodes[child as usize].next_sibling;
             }
-            parents
-        })
+        }
     }
 
     /// The children of `node`, in no particular order.
@@ -427,12 +414,14 @@ impl CallTree {
             .map(|node| node != ROOT && has_line(node))
             .collect();
         // below[n]: some node under n (not n itself) has a line.
-        let mut below = vec![false; self.nodes.len()];
-        let parents = self.parents();
-        for node in self.nodes().rev() {
-            let parent = parents[node as usize] as usize;
-            below[parent] |= below[node as usize] || lines[node as usize];
-        }
+        let mut here_or_below = lines.clone();
+        self.sum_up(&mut here_or_below, |sum, child| *sum |= child);
+        let below: Vec<bool> = (0..self.nodes.len())
+            .map(|node| {
+                self.children(node as NodeId)
+                    .any(|child| here_or_below[child as usize])
+            })
+            .collect();
         let items_of = |node: NodeId| {
             let mut items: Vec<Item> = Vec::new();
             for child in self.children(node) {
@@ -446,24 +435,28 @@ impl CallTree {
             items.sort_unstable_by(|a, b| self.compare_items(a, b));
             items
         };
-        self.walk_items(items_of(ROOT), items_of, |path, item| emit(path, item.node))
+        self.walk_items(items_of(ROOT), items_of, |path, item, _| {
+            emit(path, item.node)
+        })
     }
 
-    /// Walks items depth first: an own item is emitted with its path, a
-    /// block item opens the sorted items below its node.
+    /// Walks items depth first: an own item is emitted with its path and
+    /// its parent, a block item opens the sorted items below its node.
     fn walk_items(
         &self,
         top: Vec<Item>,
         items_of: impl Fn(NodeId) -> Vec<Item>,
-        mut emit: impl FnMut(&str, &Item) -> io::Result<()>,
+        mut emit: impl FnMut(&str, &Item, NodeId) -> io::Result<()>,
     ) -> io::Result<()> {
         struct Level {
+            parent: NodeId,
             items: Vec<Item>,
             next: usize,
             path_len: usize,
         }
         let mut path = String::new();
         let mut levels = vec![Level {
+            parent: ROOT,
             items: top,
             next: 0,
             path_len: 0,
@@ -474,6 +467,7 @@ impl CallTree {
                 continue;
             };
             level.next += 1;
+            let parent = level.parent;
             path.truncate(level.path_len);
             if levels.len() > 1 {
                 path.push(';');
@@ -483,12 +477,13 @@ impl CallTree {
                 ItemKind::Block => {
                     let items = items_of(item.node);
                     levels.push(Level {
+                        parent: item.node,
                         items,
                         next: 0,
                         path_len: path.len(),
                     });
                 }
-                ItemKind::Own | ItemKind::Folded => emit(&path, &item)?,
+                ItemKind::Own | ItemKind::Folded => emit(&path, &item, parent)?,
             }
         }
         Ok(())
@@ -528,11 +523,7 @@ impl CallTree {
         for node in self.ending_nodes() {
             widths[node as usize] = weight(node).width();
         }
-        let parents = self.parents();
-        for node in (1..self.nodes.len()).rev() {
-            let parent = parents[node] as usize;
-            widths[parent] = widths[parent].saturating_add(widths[node]);
-        }
+        self.sum_up(&mut widths, |sum, child| *sum = sum.saturating_add(child));
         let own_width = |node: NodeId| match self.ends_here(node) {
             true => weight(node).width(),
             false => 0,
@@ -571,8 +562,7 @@ impl CallTree {
             }
         };
         let mut last_parent = NO_NODE;
-        let _ = self.walk_items(items_of(ROOT), items_of, |path, item| {
-            let parent = parents[item.node as usize];
+        let _ = self.walk_items(items_of(ROOT), items_of, |path, item, parent| {
             match item.kind {
                 ItemKind::Folded => {
                     let whole = W::from_width(widths[item.node as usize])

@@ -5,9 +5,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use torch::diff::Diff;
-use torch::fold::Folded;
+use torch::fold::Measure;
 use torch::profile::ValueType;
 use torch::render::{self, RenderOptions};
+use torch::tree::CallTree;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -29,27 +30,17 @@ fuzz_target!(|data: &[u8]| {
         stacks.push((stack.clone(), value >> 8));
         pairs.push((stack, (value & 0xffff) - 0x4000, (value >> 16) & 0xffff));
     }
-    stacks.sort();
-    stacks.dedup_by(|a, b| a.0 == b.0);
-    pairs.sort();
-    pairs.dedup_by(|a, b| a.0 == b.0);
-    let folded = Folded {
-        sample_type: sample_type.clone(),
-        mean: false,
-        total: stacks.iter().map(|s| s.1.saturating_abs()).fold(0i64, i64::saturating_add),
-        stacks,
-    };
-    let _ = render::render(&folded, &RenderOptions::default(), None, Vec::new());
-    let diff = Diff {
-        sample_type,
-        total_before: 0,
-        total_after: 0,
-        normalized: false,
-        stacks: pairs,
-    };
-    let options = RenderOptions {
-        min_width: 0.0,
-        ..RenderOptions::default()
-    };
-    let _ = render::render_diff(&diff, &options, Vec::new());
+    let folded: Vec<(&str, i64)> = stacks.iter().map(|(s, v)| (s.as_str(), *v)).collect();
+    if let Ok(tree) = CallTree::from_folded(&folded) {
+        let measure = Measure::new(0, sample_type.clone(), false);
+        let _ = render::render(&tree, &measure, &RenderOptions::default(), None, Vec::new());
+    }
+    let pairs: Vec<(&str, i64, i64)> = pairs.iter().map(|(s, b, a)| (s.as_str(), *b, *a)).collect();
+    if let Ok(diff) = Diff::from_folded(sample_type, &pairs) {
+        let options = RenderOptions {
+            min_width: 0.0,
+            ..RenderOptions::default()
+        };
+        let _ = render::render_diff(&diff, &options, Vec::new());
+    }
 });

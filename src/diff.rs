@@ -38,7 +38,7 @@ pub enum DiffError {
 
 /// A comparison being built: add the new profile and the base (in either
 /// order), then [`Comparison::finish`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Comparison {
     tree: CallTree,
     before: Measure,
@@ -124,18 +124,7 @@ impl Diff {
         let measure = Measure::new(0, sample_type, false);
         let mut comparison = Comparison::new(&measure, &FoldOptions::default());
         for &(stack, before, after) in stacks {
-            let mut node = crate::tree::ROOT;
-            for frame in stack.split(';') {
-                let frame = comparison
-                    .tree
-                    .frames
-                    .intern(frame)
-                    .map_err(FoldError::from)?;
-                node = comparison
-                    .tree
-                    .child(node, frame)
-                    .map_err(FoldError::from)?;
-            }
+            let node = comparison.tree.stack_node(stack).map_err(FoldError::from)?;
             comparison.tree.add_to(node, 0, before);
             comparison.tree.add_to(node, 1, after);
         }

@@ -217,12 +217,7 @@ pub fn measure(profile: &Profile, options: &FoldOptions) -> Result<Measure, Fold
 /// The call tree of `profile` with every sample type, one column each (the
 /// sample type choice of `options` is not used here).
 pub fn tree(profile: &Profile, options: &FoldOptions) -> Result<CallTree, FoldError> {
-    let count = profile.sample_types.len();
-    let mut tree = CallTree::new(count);
-    let columns: Vec<(usize, usize)> = (0..count).map(|i| (i, i)).collect();
-    fold_into(&mut tree, profile, options, &columns)?;
-    tree.finish();
-    Ok(tree)
+    tree_in_order(profile, options, None)
 }
 
 /// The call tree of `profile` with only what `measure` reads, and the
@@ -285,16 +280,16 @@ pub fn stack_order(profile: &Profile, reverse: bool) -> Vec<usize> {
 }
 
 /// [`tree`], with the samples' order made beforehand by [`stack_order`]
-/// (with the same `reverse`).
+/// (with the same `reverse`) when given.
 pub fn tree_in_order(
     profile: &Profile,
     options: &FoldOptions,
-    order: &[usize],
+    order: Option<&[usize]>,
 ) -> Result<CallTree, FoldError> {
     let count = profile.sample_types.len();
     let mut tree = CallTree::new(count);
     let columns: Vec<(usize, usize)> = (0..count).map(|i| (i, i)).collect();
-    fold_ordered(&mut tree, profile, options, &columns, Some(order))?;
+    fold_ordered(&mut tree, profile, options, &columns, order)?;
     tree.finish();
     Ok(tree)
 }
@@ -542,7 +537,7 @@ pub fn fold(profile: &Profile, options: &FoldOptions) -> Result<Folded, FoldErro
 /// is not zero.
 pub fn write_folded(tree: &CallTree, measure: &Measure, out: impl Write) -> io::Result<()> {
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    let mut number = itoa_buffer();
+    let mut number = [0u8; 20];
     tree.for_each_sorted(
         |node| measure.at(tree, node) != 0,
         |stack, node| {
@@ -553,11 +548,6 @@ pub fn write_folded(tree: &CallTree, measure: &Measure, out: impl Write) -> io::
         },
     )?;
     out.flush()
-}
-
-/// Room for any i64 in decimal.
-fn itoa_buffer() -> [u8; 20] {
-    [0; 20]
 }
 
 /// `value` in decimal, without an allocation.

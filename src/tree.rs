@@ -291,15 +291,21 @@ impl CallTree {
         self.add_at(slot, column, value);
     }
 
+    /// The node of a folded stack (`root;…;leaf`), made as needed.
+    pub fn stack_node(&mut self, stack: &str) -> Result<NodeId, TreeError> {
+        let mut node = ROOT;
+        for frame in stack.split(';') {
+            let frame = self.frames.intern(frame)?;
+            node = self.child(node, frame)?;
+        }
+        Ok(node)
+    }
+
     /// A tree of folded stacks (`root;…;leaf`, one value each), one column.
     pub fn from_folded(stacks: &[(&str, i64)]) -> Result<CallTree, TreeError> {
         let mut tree = CallTree::new(1);
         for (stack, value) in stacks {
-            let mut node = ROOT;
-            for frame in stack.split(';') {
-                let frame = tree.frames.intern(frame)?;
-                node = tree.child(node, frame)?;
-            }
+            let node = tree.stack_node(stack)?;
             tree.add(node, &[*value]);
         }
         tree.finish();

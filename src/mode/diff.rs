@@ -71,15 +71,11 @@ fn check_types(base: &Loaded, sample_types: &[ValueType]) -> Result<(), Error> {
     if base.profile.sample_types == sample_types {
         return Ok(());
     }
-    let names = |types: &[ValueType]| {
-        let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
-        names.join(", ")
-    };
     Err(Error::Merge {
         input: base.input(),
         source: profile::MergeError::SampleTypes {
-            first: names(sample_types),
-            found: names(&base.profile.sample_types),
+            first: profile::type_names(sample_types),
+            found: base.profile.sample_type_names(),
         },
     })
 }

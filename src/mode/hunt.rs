@@ -46,8 +46,10 @@ pub fn run(config: &Config, hunt: &Hunt) -> Result<(), Error> {
         eprintln!("torch: {line}");
         if let (Some(before), Some(origin)) = (before, &first) {
             let pair = directory.join(format!("{stem}-diff-{}-{step}.svg", step - 1));
+            // The current step is folded once, for both comparisons.
+            let with_current = start(&current.loaded, config, true)?;
             for (before, path) in [(before, pair), (origin, last_vs_first.clone())] {
-                let mut comparison = start(&current.loaded, config, true)?;
+                let mut comparison = with_current.clone();
                 add_base(&mut comparison, &before.loaded)?;
                 let difference = comparison.finish(config.normalize);
                 draw(

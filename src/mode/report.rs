@@ -148,18 +148,9 @@ fn draw_graphs(
 ) -> Result<Vec<(ValueType, i64, Option<String>)>, Error> {
     let input = loaded.input();
     let program = crate::program_for(loaded, config);
-    let options = crate::fold_options(config, true);
-    let tree = match options.reverse {
-        true => crate::fold_tree(&loaded.profile, config, true, &input)?,
-        false => {
-            crate::fold::tree_in_order(&loaded.profile, &options, order).map_err(|source| {
-                Error::Fold {
-                    input: input.clone(),
-                    source,
-                }
-            })?
-        }
-    };
+    // The shared order is root first; a reversed graph makes its own.
+    let order = (!config.render.reverse).then_some(order);
+    let tree = crate::fold_tree(&loaded.profile, config, true, &input, order)?;
     let mut graphs = Vec::new();
     for sample_type in &loaded.profile.sample_types {
         let fold = FoldOptions {

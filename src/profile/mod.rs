@@ -112,6 +112,12 @@ pub struct Mapping {
     pub has_inline_frames: bool,
 }
 
+/// Names of sample types, for error messages: `a, b, c`.
+pub fn type_names(types: &[ValueType]) -> String {
+    let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+    names.join(", ")
+}
+
 /// A position in [`Profile::locations`] as samples store it. Decoders
 /// refuse profiles with more than [`MAX_ENTRIES`](proto::MAX_ENTRIES)
 /// locations, so the saturation never shows.
@@ -141,7 +147,6 @@ impl Profile {
 
     /// Names of all sample types, for error messages: `a, b, c`.
     pub fn sample_type_names(&self) -> String {
-        let names: Vec<&str> = self.sample_types.iter().map(|t| t.name.as_str()).collect();
-        names.join(", ")
+        type_names(&self.sample_types)
     }
 }

@@ -217,7 +217,12 @@ pub fn measure(profile: &Profile, options: &FoldOptions) -> Result<Measure, Fold
 /// The call tree of `profile` with every sample type, one column each (the
 /// sample type choice of `options` is not used here).
 pub fn tree(profile: &Profile, options: &FoldOptions) -> Result<CallTree, FoldError> {
-    tree_in_order(profile, options, None)
+    let count = profile.sample_types.len();
+    let mut tree = CallTree::new(count);
+    let columns: Vec<(usize, usize)> = (0..count).map(|i| (i, i)).collect();
+    fold_into(&mut tree, profile, options, &columns)?;
+    tree.finish();
+    Ok(tree)
 }
 
 /// The call tree of `profile` with only what `measure` reads, and the
@@ -247,16 +252,6 @@ pub fn fold_into(
     options: &FoldOptions,
     columns: &[(usize, usize)],
 ) -> Result<(), FoldError> {
-    fold_ordered(tree, profile, options, columns, None)
-}
-
-fn fold_ordered(
-    tree: &mut CallTree,
-    profile: &Profile,
-    options: &FoldOptions,
-    columns: &[(usize, usize)],
-    order: Option<&[usize]>,
-) -> Result<(), FoldError> {
     // pprof prunes the profile's drop_frames before any report.
     let pruned = crate::profile::pruned(profile);
     let profile: &Profile = pruned.as_ref();
@@ -266,63 +261,43 @@ fn fold_ordered(
         profile,
         frames: &frames,
         reverse: options.reverse,
-        no_stack: Some(no_stack),
-        order,
+        no_stack,
     };
-    walk.add_flagged(tree, |_| 1, columns)?;
+    walk.add(tree, columns)?;
     Ok(())
 }
 
-/// The positions of `profile`'s samples in the order a tree is built from
-/// them (see [`fold_into`]); worth making once when several trees are.
-pub fn stack_order(profile: &Profile, reverse: bool) -> Vec<usize> {
-    Stacks { profile, reverse }.sorted()
-}
-
-/// [`tree`], with the samples' order made beforehand by [`stack_order`]
-/// (with the same `reverse`) when given.
-pub fn tree_in_order(
-    profile: &Profile,
-    options: &FoldOptions,
-    order: Option<&[usize]>,
-) -> Result<CallTree, FoldError> {
-    let count = profile.sample_types.len();
-    let mut tree = CallTree::new(count);
-    let columns: Vec<(usize, usize)> = (0..count).map(|i| (i, i)).collect();
-    fold_ordered(&mut tree, profile, options, &columns, order)?;
-    tree.finish();
-    Ok(tree)
-}
-
-/// The sorted walk over a profile's samples that builds call trees: each
-/// location's frames, where a sample without a stack goes (or whether it
-/// is left out), and which way round.
-pub(crate) struct Walk<'a> {
-    pub(crate) profile: &'a Profile,
-    pub(crate) frames: &'a LocationFrames,
-    pub(crate) reverse: bool,
-    pub(crate) no_stack: Option<FrameId>,
-    /// The samples' order, when made beforehand (any order gives the same
-    /// tree; this one makes it fastest).
-    pub(crate) order: Option<&'a [usize]>,
+/// The sorted walk over a profile's samples that builds a call tree: each
+/// location's frames, where a sample without a stack goes, and which way
+/// round.
+struct Walk<'a> {
+    profile: &'a Profile,
+    frames: &'a LocationFrames,
+    reverse: bool,
+    no_stack: FrameId,
 }
 
 impl Walk<'_> {
+    /// About how many frames the samples' stacks hold, which bounds the
+    /// nodes a tree of them needs: their locations times the mean number
+    /// of frames per location.
+    fn frames_estimate(&self) -> usize {
+        let samples = &self.profile.samples;
+        let locations: usize = samples.iter().map(|s| s.locations.len()).sum();
+        let per_location = self.frames.ids.len() as f64 / self.frames.spans.len().max(1) as f64;
+        (locations as f64 * per_location.max(1.0)) as usize + samples.len() + 1
+    }
+
     /// Adds the samples to `tree`, the values of the sample types in
-    /// `columns` (sample type, tree column): those `flags` gives bits,
-    /// which are set on the node where the sample ends.
+    /// `columns` (sample type, tree column).
     ///
     /// The samples are visited sorted by stack, root first, so each one
     /// only walks the frames it does not share with the one before: the
     /// nodes of the shared part are already known, and a node just made
     /// has no children to look for.
-    pub(crate) fn add_flagged(
-        &self,
-        tree: &mut CallTree,
-        flags: impl Fn(&crate::profile::Sample) -> u64,
-        columns: &[(usize, usize)],
-    ) -> Result<(), TreeError> {
+    fn add(&self, tree: &mut CallTree, columns: &[(usize, usize)]) -> Result<(), TreeError> {
         let profile = self.profile;
+        tree.reserve(self.frames_estimate());
         let stacks = Stacks {
             profile,
             reverse: self.reverse,
@@ -330,30 +305,17 @@ impl Walk<'_> {
         // The node reached after each location of the previous sample.
         let mut path: Vec<NodeId> = Vec::new();
         let mut previous: &[u32] = &[];
-        let sorted;
-        let order = match self.order {
-            Some(order) => order,
-            None => {
-                sorted = stacks.sorted();
-                &sorted
-            }
-        };
+        let order = stacks.sorted();
+        let order = &order[..];
         for (position, &index) in order.iter().enumerate() {
             // Samples are visited out of memory order: ask for the next
             // ones early, or each waits on two cache misses.
             prefetch_sample(profile, order, position + 16, None);
             prefetch_sample(profile, order, position + 8, Some(self.reverse));
             let sample = &profile.samples[index];
-            let bits = flags(sample);
-            if bits == 0 {
-                continue;
-            }
             let locations = &sample.locations[..];
             let node = if locations.is_empty() {
-                match self.no_stack {
-                    Some(frame) => tree.child(ROOT, frame)?,
-                    None => continue,
-                }
+                tree.child(ROOT, self.no_stack)?
             } else {
                 let shared = stacks.shared(previous, locations);
                 path.truncate(shared);
@@ -381,7 +343,6 @@ impl Walk<'_> {
             };
             previous = locations;
             let slot = tree.slot(node);
-            tree.flag_at(slot, bits);
             for &(sample_type, column) in columns {
                 let value = sample.values.get(sample_type).copied().unwrap_or(0);
                 tree.add_at(slot, column, value);
@@ -619,7 +580,7 @@ impl LocationFrames {
         Ok(LocationFrames { ids, spans })
     }
 
-    fn of(&self, location: usize) -> &[FrameId] {
+    pub(crate) fn of(&self, location: usize) -> &[FrameId] {
         let (start, len) = self.spans[location];
         &self.ids[start..start + len]
     }

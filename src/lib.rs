@@ -311,17 +311,15 @@ pub(crate) fn fold_options(config: &Config, drawing: bool) -> FoldOptions {
     }
 }
 
-/// The call tree of a prepared profile, every sample type in it; `order`
-/// is the samples' order when made beforehand ([`fold::stack_order`]).
+/// The call tree of a prepared profile, every sample type in it.
 pub(crate) fn fold_tree(
     profile: &Profile,
     config: &Config,
     drawing: bool,
     input: &str,
-    order: Option<&[usize]>,
 ) -> Result<CallTree, Error> {
     let options = fold_options(config, drawing);
-    fold::tree_in_order(profile, &options, order).map_err(|source| Error::Fold {
+    fold::tree(profile, &options).map_err(|source| Error::Fold {
         input: input.to_owned(),
         source,
     })

@@ -17,9 +17,9 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::fold::{select_sample_type, FoldError, FoldOptions, LocationFrames, Walk};
-use crate::profile::{LabelValue, Line, Location, Profile, ValueType};
-use crate::tree::{CallTree, FastMap, FrameId, NodeId, ROOT};
+use crate::fold::{select_sample_type, FoldError, FoldOptions, LocationFrames};
+use crate::profile::{LabelValue, Line, Location, Profile, Sample, ValueType};
+use crate::tree::{FastMap, FrameId};
 use crate::units;
 
 /// pprof's default `-nodefraction`: nodes whose cum is below this share of
@@ -156,87 +156,92 @@ pub fn top_with(
     if options.mean && index == 0 {
         return Err(FoldError::MeanWithoutCount);
     }
-    let tables = Tables::new(profile, options, &[index])?;
+    let tables = Tables::new(profile, options);
     Ok(tables.table(profile, index, top_options))
 }
 
 /// What the top tables of one profile are computed from, for any of its
-/// sample types: the table's nodes and the call tree of their frames.
+/// sample types: the table's nodes, and each location's frames as nodes.
 pub struct Tables {
     nodes: Nodes,
-    tree: CallTree,
-    /// Per tree node: the sample types (as bits) with a sample at or below
-    /// it that counts (a value, or for a mean an event count).
-    present: Vec<u64>,
+    /// Per location, root side first: `node × 2`, plus 1 when the frame was
+    /// inlined into its caller (every line of a location but the last).
+    frames: LocationFrames,
     mean: bool,
 }
 
 impl Tables {
-    /// Folds `profile` once for the tables of the sample types `indices`
-    /// (every type when empty).
-    pub fn new(
-        profile: &Profile,
-        options: &FoldOptions,
-        indices: &[usize],
-    ) -> Result<Tables, FoldError> {
-        Tables::in_order(profile, options, indices, None)
-    }
-
-    /// [`Tables::new`], with the samples' order made beforehand by
-    /// [`crate::fold::stack_order`] (not reversed).
-    pub fn in_order(
-        profile: &Profile,
-        options: &FoldOptions,
-        indices: &[usize],
-        order: Option<&[usize]>,
-    ) -> Result<Tables, FoldError> {
+    /// The nodes of `profile`'s tables, as `options` groups frames.
+    pub fn new(profile: &Profile, options: &FoldOptions) -> Tables {
         let nodes = Nodes::new(profile, options);
-        let all: Vec<usize> = (0..profile.sample_types.len()).collect();
-        let indices = if indices.is_empty() { &all } else { indices };
-        let tree = key_tree(profile, &nodes, indices, options.mean, order)?;
-        let mut present = vec![0u64; tree.len()];
-        for node in tree.ending_nodes() {
-            present[node as usize] = tree.flags(node);
-        }
-        tree.sum_up(&mut present, |sum, child| *sum |= child);
-        Ok(Tables {
+        let lists: Vec<Vec<FrameId>> = nodes
+            .per_location
+            .iter()
+            .map(|ids| {
+                // Outermost (physical) function first, inlined callees after.
+                let last = ids.len().saturating_sub(1);
+                ids.iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(depth, &node)| node as FrameId * 2 + FrameId::from(depth != last))
+                    .collect()
+            })
+            .collect();
+        Tables {
+            frames: LocationFrames::from_lists(lists.iter().map(Vec::as_slice)),
             nodes,
-            tree,
-            present,
             mean: options.mean,
-        })
+        }
     }
 
-    /// The table of the sample type at `index` (one of those folded).
+    /// The table of the sample type at `index`.
     pub fn table(&self, profile: &Profile, index: usize, top_options: &TopOptions) -> Top {
-        let nodes = &self.nodes;
-        let count = nodes.keys.len();
-        let pass = Pass {
-            tables: self,
-            column: index,
-            needed: presence_bits(index, self.mean),
-        };
-        // Without a cut to N rows, the marks come from this pass's edges.
-        let cut = top_options.node_count > 0;
-        let mut full = pass.accumulate(None, !cut);
-        // The cut-offs are fractions of the summed flat values, before any mean.
-        let flat_sum = full
-            .weights
+        let mut tables = self.tables(profile, &[index], top_options);
+        tables.pop().expect("one table per sample type")
+    }
+
+    /// The tables of the sample types at `indices`, from two passes over
+    /// the samples whatever their number: one for every type's sums, one
+    /// for every type's call edges.
+    pub fn tables(
+        &self,
+        profile: &Profile,
+        indices: &[usize],
+        top_options: &TopOptions,
+    ) -> Vec<Top> {
+        let pass = Pass::new(self, profile, indices);
+        let weights = pass.weights();
+        let planned: Vec<Planned> = indices
             .iter()
-            .fold(0i64, |sum, w| sum.wrapping_add(w.flat));
-        let node_cutoff = fraction_of(flat_sum, top_options.node_fraction);
-        let edge_cutoff = fraction_of(flat_sum, top_options.edge_fraction);
+            .zip(weights)
+            .map(|(&index, weights)| self.plan(index, weights, top_options))
+            .collect();
         // Dropping nodes loses the flat values of samples whose innermost
         // frame was dropped, and leaves every kept node's sums as they
         // were; only the edges change, now skipping over dropped callers.
-        let kept: Vec<bool> = full
-            .weights
+        let kept: Vec<&[bool]> = planned.iter().map(|plan| &plan.kept[..]).collect();
+        let edges = pass.edges(&kept);
+        planned
+            .into_iter()
+            .zip(edges)
+            .map(|(plan, edges)| self.finish_table(profile, plan, &edges, top_options))
+            .collect()
+    }
+
+    /// The rows of one table in order, and which nodes its edges join.
+    fn plan(&self, index: usize, mut weights: Vec<Weights>, top_options: &TopOptions) -> Planned {
+        let nodes = &self.nodes;
+        let count = nodes.keys.len();
+        // The cut-offs are fractions of the summed flat values, before any mean.
+        let flat_sum = weights.iter().fold(0i64, |sum, w| sum.wrapping_add(w.flat));
+        let node_cutoff = fraction_of(flat_sum, top_options.node_fraction);
+        let kept: Vec<bool> = weights
             .iter()
             .map(|w| w.present() && (node_cutoff <= 0 || w.cum.wrapping_abs() >= node_cutoff))
             .collect();
-        let present_count = full.weights.iter().filter(|w| w.present()).count();
+        let present_count = weights.iter().filter(|w| w.present()).count();
         let dropped_nodes = present_count - kept.iter().filter(|&&k| k).count();
-        for (weights, &kept) in full.weights.iter_mut().zip(&kept) {
+        for (weights, &kept) in weights.iter_mut().zip(&kept) {
             if !kept {
                 *weights = Weights::default();
             }
@@ -246,7 +251,7 @@ impl Tables {
         let names: Vec<String> = nodes.keys.iter().map(NodeKey::printable_name).collect();
         let by_cum = top_options.by_cum;
         order.sort_unstable_by(|&a, &b| {
-            let (wa, wb) = (&full.weights[a], &full.weights[b]);
+            let (wa, wb) = (&weights[a], &weights[b]);
             let (first_a, second_a) = match by_cum {
                 false => (wa.flat, wa.cum),
                 true => (wa.cum, wa.flat),
@@ -267,7 +272,7 @@ impl Tables {
 
         let all_nodes = order.len();
         let rows_kept = top_options.node_count;
-        let edges = if rows_kept > 0 && rows_kept < all_nodes {
+        let kept = if rows_kept > 0 && rows_kept < all_nodes {
             // Only the first rows, whose sums stay the same; the edges (and
             // so the marks) now join the kept rows only.
             order.truncate(rows_kept);
@@ -275,19 +280,47 @@ impl Tables {
             for &n in &order {
                 rows[n] = true;
             }
-            pass.accumulate(Some(&rows), true).edges
-        } else if dropped_nodes > 0 || cut {
-            pass.accumulate(Some(&kept), true).edges
+            rows
         } else {
-            full.edges
+            kept
         };
-        let inlined = inline_marks(&edges, edge_cutoff, count);
+        Planned {
+            index,
+            edge_cutoff: fraction_of(flat_sum, top_options.edge_fraction),
+            weights,
+            names,
+            order,
+            kept,
+            all_nodes,
+            dropped_nodes,
+        }
+    }
+
+    /// The table of a plan, its rows marked from its edges.
+    fn finish_table(
+        &self,
+        profile: &Profile,
+        plan: Planned,
+        edges: &Edges,
+        top_options: &TopOptions,
+    ) -> Top {
+        let Planned {
+            index,
+            edge_cutoff,
+            weights,
+            mut names,
+            order,
+            all_nodes,
+            dropped_nodes,
+            ..
+        } = plan;
+        let inlined = inline_marks(edges, edge_cutoff, names.len());
         let rows = order
             .into_iter()
             .map(|n| TopRow {
-                flat: full.weights[n].flat_value(),
-                cum: full.weights[n].cum_value(),
-                name: names[n].clone(),
+                flat: weights[n].flat_value(),
+                cum: weights[n].cum_value(),
+                name: std::mem::take(&mut names[n]),
                 inlined: inlined[n],
             })
             .collect();
@@ -304,18 +337,18 @@ impl Tables {
     }
 }
 
-/// The bits of [`Tables::present`] that make a sample count for the
-/// sample type at `index`; every bit when there are too many types to
-/// tell them apart.
-fn presence_bits(index: usize, mean: bool) -> u64 {
-    let bit = |index: usize| match index {
-        0..64 => 1u64 << index,
-        _ => u64::MAX,
-    };
-    match mean {
-        true => bit(index) | bit(0),
-        false => bit(index),
-    }
+/// One table worked out up to its inline marks.
+struct Planned {
+    index: usize,
+    edge_cutoff: i64,
+    weights: Vec<Weights>,
+    names: Vec<String>,
+    /// The rows, as node positions.
+    order: Vec<usize>,
+    /// The nodes the table's call edges join.
+    kept: Vec<bool>,
+    all_nodes: usize,
+    dropped_nodes: usize,
 }
 
 /// `|value × fraction|`, truncated as Go converts a float to an integer.
@@ -333,10 +366,9 @@ fn total(profile: &Profile, index: usize, mean: bool) -> i64 {
         let count = if mean { sample.values[0] } else { 0 };
         total = total.wrapping_add(value);
         events = events.wrapping_add(count);
-        let base = sample
-            .labels
-            .iter()
-            .any(|l| l.key == "pprof::base" && l.value == LabelValue::Str("true".into()));
+        let base = sample.labels.iter().any(|l| {
+            &*l.key == "pprof::base" && matches!(&l.value, LabelValue::Str(v) if &**v == "true")
+        });
         if base {
             base_total = base_total.wrapping_add(value);
             base_events = base_events.wrapping_add(count);
@@ -495,61 +527,6 @@ impl Nodes {
     }
 }
 
-/// The samples that count for any of the sample types `indices` (a value,
-/// or for a mean an event count), as a tree whose frames are table nodes:
-/// `node × 2`, plus 1 when the frame was inlined into its caller (every
-/// line of a location but the last). Column `i` holds sample type `i`; a
-/// node's flags say which types have a sample ending there that counts.
-fn key_tree(
-    profile: &Profile,
-    nodes: &Nodes,
-    indices: &[usize],
-    mean: bool,
-    order: Option<&[usize]>,
-) -> Result<CallTree, FoldError> {
-    let lists: Vec<Vec<FrameId>> = nodes
-        .per_location
-        .iter()
-        .map(|ids| {
-            // Outermost (physical) function first, inlined callees after.
-            let last = ids.len().saturating_sub(1);
-            ids.iter()
-                .enumerate()
-                .rev()
-                .map(|(depth, &node)| node as FrameId * 2 + FrameId::from(depth != last))
-                .collect()
-        })
-        .collect();
-    let frames = LocationFrames::from_lists(lists.iter().map(Vec::as_slice));
-    let walk = Walk {
-        profile,
-        frames: &frames,
-        reverse: false,
-        no_stack: None,
-        order,
-    };
-    let mut tree = CallTree::new(profile.sample_types.len());
-    let mut columns: Vec<(usize, usize)> = indices.iter().map(|&i| (i, i)).collect();
-    if mean && !indices.contains(&0) {
-        columns.push((0, 0));
-    }
-    let counts = |sample: &crate::profile::Sample| {
-        let mut bits = 0u64;
-        for &index in indices {
-            if sample.values.get(index).copied().unwrap_or(0) != 0 {
-                bits |= presence_bits(index, false);
-            }
-        }
-        if mean && sample.values.first().copied().unwrap_or(0) != 0 {
-            bits |= presence_bits(0, false);
-        }
-        bits
-    };
-    walk.add_flagged(&mut tree, counts, &columns)?;
-    tree.finish();
-    Ok(tree)
-}
-
 /// One node's sums: values and, for a mean, event counts.
 #[derive(Debug, Clone, Copy, Default)]
 struct Weights {
@@ -587,166 +564,177 @@ fn divide(value: i64, events: i64) -> i64 {
 struct Edge {
     weight: i64,
     inline: bool,
-    /// How often the edge is on the path being walked.
-    on_path: u32,
+    /// The last sample that counted it (plus one), to count it once per
+    /// sample.
+    counted_in: usize,
 }
 
-struct Graph {
-    weights: Vec<Weights>,
-    /// Keyed by (caller, callee).
-    edges: HashMap<(usize, usize), Edge>,
-}
+/// The edges of one table, keyed by (caller, callee).
+type Edges = FastMap<(usize, usize), Edge>;
 
-/// What the walk knows at a tree node: the table node that calls whatever
-/// comes next (the last kept one), and whether frames were skipped since.
-#[derive(Debug, Clone, Copy)]
-struct PathState {
-    caller: Option<usize>,
-    skipped: bool,
-}
+/// No table node: no counted frame yet.
+const NO_KEY: usize = usize::MAX;
 
-/// One walk over the tree for one sample type.
+/// The passes over the samples for several sample types at once, as
+/// pprof builds its graph: each sample adds its value to every node on its
+/// stack once, and to every call edge between counted nodes once.
 struct Pass<'a> {
     tables: &'a Tables,
-    column: usize,
-    /// The presence bits a subtree needs to hold samples that count.
-    needed: u64,
+    profile: &'a Profile,
+    /// The sample types walked.
+    indices: &'a [usize],
+    /// The values a pass adds up: each type's, then for a mean the event
+    /// counts (sample type 0).
+    carried: Vec<usize>,
 }
 
-impl Pass<'_> {
-    fn value(&self, node: NodeId) -> (i64, i64) {
-        let values = self.tables.tree.values(node);
-        let events = match self.tables.mean {
-            true => values[0],
-            false => 0,
-        };
-        (values[self.column], events)
+impl<'a> Pass<'a> {
+    fn new(tables: &'a Tables, profile: &'a Profile, indices: &'a [usize]) -> Pass<'a> {
+        let mut carried = indices.to_vec();
+        if tables.mean {
+            carried.push(0);
+        }
+        Pass {
+            tables,
+            profile,
+            indices,
+            carried,
+        }
     }
 
-    /// Sums every node's flat and cum values, and (with `edges`) the edges
-    /// between nodes, over the samples; with `kept`, nodes outside it are
-    /// skipped as if absent. A node's cum is what its subtree holds, added
-    /// where its key first appears on a path (once per sample), its flat
-    /// where samples end with it; subtree sums are made on the way back up.
-    fn accumulate(&self, kept: Option<&[bool]>, edges_wanted: bool) -> Graph {
-        /// A node on the path being walked.
-        struct Open {
-            key: usize,
-            counted: bool,
-            /// Its key was not on the path above it.
-            first: bool,
-            /// The edge into it, when counted here for the first time on
-            /// the path.
-            edge: Option<(usize, usize)>,
-            /// The values of its subtree so far.
-            value: i64,
-            events: i64,
-        }
-        let tree = &self.tables.tree;
+    /// Whether `sample` counts for the sample type at `index`: pprof skips
+    /// samples with neither a value nor (for a mean) an event count.
+    fn counts(&self, sample: &Sample, index: usize) -> bool {
+        let value = |index: usize| sample.values.get(index).copied().unwrap_or(0);
+        value(index) != 0 || (self.tables.mean && value(0) != 0)
+    }
+
+    /// `sample`'s frames, root first: (table node, inlined into its caller).
+    fn frames<'s>(&'s self, sample: &'s Sample) -> impl Iterator<Item = (usize, bool)> + 's {
+        sample.locations.iter().rev().flat_map(|&location| {
+            self.tables
+                .frames
+                .of(location as usize)
+                .iter()
+                .map(|&frame| (frame as usize / 2, frame % 2 == 1))
+        })
+    }
+
+    /// Every node's flat and cum sums, per sample type: cum adds each
+    /// sample's value once to every node on its stack, flat to its
+    /// innermost frame.
+    ///
+    /// A sample that does not count for a type adds nothing to it, as its
+    /// value (and event count) there is zero; so all types share one pass.
+    fn weights(&self) -> Vec<Vec<Weights>> {
+        let width = self.carried.len();
         let count = self.tables.nodes.keys.len();
-        let mut weights = vec![Weights::default(); count];
-        let mut edges: FastMap<(usize, usize), Edge> = FastMap::default();
-        let mut on_path = vec![0u32; count];
-        let present = |node: NodeId| self.tables.present[node as usize] & self.needed != 0;
-        let root = PathState {
-            caller: None,
-            skipped: false,
-        };
-        // Depth-first: (node, the state above it, entering); a node is met
-        // again on the way out, to hand its sums up and undo what it put
-        // on the path.
-        let mut pending: Vec<(NodeId, PathState, bool)> = tree
-            .children(ROOT)
-            .filter(|&child| present(child))
-            .map(|child| (child, root, true))
-            .collect();
-        let mut path: Vec<Open> = Vec::new();
-        while let Some((node, from, entering)) = pending.pop() {
-            if !entering {
-                let open = path.pop().expect("entered before");
-                if open.counted {
-                    on_path[open.key] -= 1;
-                    if open.first {
-                        let w = &mut weights[open.key];
-                        w.cum = w.cum.saturating_add(open.value);
-                        w.cum_events = w.cum_events.saturating_add(open.events);
-                    }
-                }
-                if let Some(edge) = open.edge.and_then(|key| edges.get_mut(&key)) {
-                    edge.on_path -= 1;
-                    edge.weight = edge.weight.saturating_add(open.value);
-                }
-                if let Some(parent) = path.last_mut() {
-                    parent.value = parent.value.saturating_add(open.value);
-                    parent.events = parent.events.saturating_add(open.events);
-                }
+        let mut flat = vec![0i64; count * width];
+        let mut cum = vec![0i64; count * width];
+        // Per node: the last sample (plus one) that added to its cum.
+        let mut counted_in = vec![0usize; count];
+        let mut values = vec![0i64; width];
+        for (position, sample) in self.profile.samples.iter().enumerate() {
+            for (value, &index) in values.iter_mut().zip(&self.carried) {
+                *value = sample.values.get(index).copied().unwrap_or(0);
+            }
+            if values.iter().all(|&value| value == 0) {
                 continue;
             }
-            let frame = tree.frame(node) as usize;
-            let (key, inline) = (frame / 2, frame % 2 == 1);
-            let counted = kept.is_none_or(|kept| kept[key]);
-            let mut open = Open {
-                key,
-                counted,
-                first: false,
-                edge: None,
-                value: 0,
-                events: 0,
-            };
-            let state = match counted {
-                false => PathState {
-                    caller: from.caller,
-                    skipped: true,
-                },
-                true => {
-                    open.first = on_path[key] == 0;
-                    on_path[key] += 1;
-                    if let (Some(caller), true) = (from.caller.filter(|&c| c != key), edges_wanted)
-                    {
-                        let edge = edges.entry((caller, key)).or_insert(Edge {
-                            weight: 0,
-                            inline: true,
-                            on_path: 0,
-                        });
-                        if edge.on_path == 0 {
-                            edge.inline &= inline;
-                            open.edge = Some((caller, key));
+            let mut leaf = NO_KEY;
+            for (key, _) in self.frames(sample) {
+                leaf = key;
+                if counted_in[key] != position + 1 {
+                    counted_in[key] = position + 1;
+                    add_all(&mut cum[key * width..][..width], &values);
+                }
+            }
+            if leaf != NO_KEY {
+                add_all(&mut flat[leaf * width..][..width], &values);
+            }
+        }
+        let events = self.tables.mean.then_some(width - 1);
+        (0..self.indices.len())
+            .map(|t| {
+                (0..count)
+                    .map(|key| {
+                        let at = key * width;
+                        let of = |sums: &[i64], column: Option<usize>| {
+                            column.map_or(0, |column| sums[at + column])
+                        };
+                        Weights {
+                            flat: flat[at + t],
+                            flat_events: of(&flat, events),
+                            cum: cum[at + t],
+                            cum_events: of(&cum, events),
                         }
-                        edge.on_path += 1;
-                    }
-                    PathState {
-                        caller: Some(key),
-                        skipped: false,
-                    }
-                }
-            };
-            if tree.ends_here(node) && tree.flags(node) & self.needed != 0 {
-                let (value, events) = self.value(node);
-                (open.value, open.events) = (value, events);
-                if let (Some(leaf), false) = (state.caller, state.skipped) {
-                    let w = &mut weights[leaf];
-                    w.flat = w.flat.saturating_add(value);
-                    w.flat_events = w.flat_events.saturating_add(events);
-                }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Per sample type, the call edges between the nodes `kept[type]`
+    /// marks, nodes outside it skipped over as if absent: each counting
+    /// sample adds its value once to every edge on its stack.
+    fn edges(&self, kept: &[&[bool]]) -> Vec<Edges> {
+        let types = self.indices.len();
+        let count = self.tables.nodes.keys.len();
+        // Most nodes are kept by no type and need no look at all.
+        let kept_by_any: Vec<bool> = (0..count)
+            .map(|key| kept.iter().any(|kept| kept[key]))
+            .collect();
+        let mut edges = vec![Edges::default(); types];
+        let mut callers = vec![NO_KEY; types];
+        let mut counting = vec![false; types];
+        for (position, sample) in self.profile.samples.iter().enumerate() {
+            for (counts, &index) in counting.iter_mut().zip(self.indices) {
+                *counts = self.counts(sample, index);
             }
-            path.push(open);
-            pending.push((node, from, false));
-            for child in tree.children(node) {
-                if present(child) {
-                    pending.push((child, state, true));
+            if !counting.contains(&true) {
+                continue;
+            }
+            callers.fill(NO_KEY);
+            for (key, inline) in self.frames(sample) {
+                if !kept_by_any[key] {
+                    continue;
+                }
+                for t in 0..types {
+                    if !counting[t] || !kept[t][key] {
+                        continue;
+                    }
+                    let caller = std::mem::replace(&mut callers[t], key);
+                    if caller == NO_KEY || caller == key {
+                        continue;
+                    }
+                    let edge = edges[t].entry((caller, key)).or_insert(Edge {
+                        weight: 0,
+                        inline: true,
+                        counted_in: 0,
+                    });
+                    if edge.counted_in != position + 1 {
+                        edge.counted_in = position + 1;
+                        edge.inline &= inline;
+                        let value = sample.values[self.indices[t]];
+                        edge.weight = edge.weight.saturating_add(value);
+                    }
                 }
             }
         }
-        Graph {
-            weights,
-            edges: edges.into_iter().collect(),
-        }
+        edges
+    }
+}
+
+/// Adds `values` to `sums`, one for one.
+fn add_all(sums: &mut [i64], values: &[i64]) {
+    for (sum, &value) in sums.iter_mut().zip(values) {
+        *sum = sum.saturating_add(value);
     }
 }
 
 /// A node is `(inline)` when all its incoming edges of at least the cut-off
 /// weight are inline, `(partial-inline)` when only some are.
-fn inline_marks(edges: &HashMap<(usize, usize), Edge>, cutoff: i64, count: usize) -> Vec<Inlined> {
+fn inline_marks(edges: &Edges, cutoff: i64, count: usize) -> Vec<Inlined> {
     let mut seen = vec![(false, false); count];
     for (&(_, callee), edge) in edges {
         if edge.weight.wrapping_abs() < cutoff {

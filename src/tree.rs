@@ -114,8 +114,6 @@ pub struct CallTree {
     slot_of: FastMap<NodeId, u32>,
     /// One bit per node: it has a slot.
     ending: Vec<u64>,
-    /// Per slot: bits the caller gave the samples that end there.
-    flags: Vec<u64>,
     /// What a node without a slot has: zeros.
     zeros: Vec<i64>,
     /// (parent, frame) → child, for the children of wide nodes.
@@ -141,7 +139,6 @@ impl CallTree {
             slots: Vec::new(),
             slot_of: FastMap::default(),
             ending: vec![0],
-            flags: Vec::new(),
             zeros: vec![0; columns],
             children: FastMap::default(),
             wide: vec![0],
@@ -235,11 +232,10 @@ impl CallTree {
         {
             return Slot(slot);
         }
-        let slot = u32::try_from(self.flags.len()).unwrap_or(NO_SLOT);
+        let slot = u32::try_from(self.slot_of.len()).unwrap_or(NO_SLOT);
         self.slot_of.insert(node, slot);
         self.ending[node as usize / 64] |= 1 << (node % 64);
         self.slots.extend(std::iter::repeat_n(0, self.columns));
-        self.flags.push(0);
         Slot(slot)
     }
 
@@ -265,23 +261,12 @@ impl CallTree {
         self.sums[column] = self.sums[column].saturating_add(value);
     }
 
-    /// Sets `bits` among the flags of a slot (see [`CallTree::flags`]).
-    pub fn flag_at(&mut self, slot: Slot, bits: u64) {
-        self.flags[slot.0 as usize] |= bits;
-    }
-
     /// Adds one sample's values (one per column) to `node`.
     #[inline]
     pub fn add(&mut self, node: NodeId, values: &[i64]) {
         for (column, &value) in values.iter().enumerate().take(self.columns) {
             self.add_to(node, column, value);
         }
-    }
-
-    /// The flags set on `node`: whatever the caller recorded about the
-    /// samples that end there (0 for a node no sample ends at).
-    pub fn flags(&self, node: NodeId) -> u64 {
-        self.slot_index(node).map_or(0, |slot| self.flags[slot])
     }
 
     /// Adds `value` to one column of `node`.
@@ -312,13 +297,23 @@ impl CallTree {
         Ok(tree)
     }
 
-    /// Gives back the room kept for growing.
+    /// Makes room for `nodes` more nodes up front: a large tree grown by
+    /// doubling copies itself again and again into fresh memory, which
+    /// costs more than building it. Room never used is never touched, so
+    /// it costs address space only. Too much to reserve is not an error;
+    /// the tree then grows as it goes.
+    pub fn reserve(&mut self, nodes: usize) {
+        let nodes = nodes.min(NO_NODE as usize);
+        let _ = self.nodes.try_reserve(nodes);
+        let _ = self.wide.try_reserve(nodes / 64 + 1);
+        let _ = self.ending.try_reserve(nodes / 64 + 1);
+    }
+
+    /// Gives back the room kept for growing the values. (The nodes keep
+    /// theirs: shrinking them would copy them, and room never used is
+    /// never touched.)
     pub fn finish(&mut self) {
-        // The child map only holds the children of wide nodes, a few, and
-        // stays so the tree can still grow.
-        self.nodes.shrink_to_fit();
         self.slots.shrink_to_fit();
-        self.flags.shrink_to_fit();
     }
 
     /// The values of the samples whose stack ends at `node`.

@@ -7,13 +7,17 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use crate::decorate::escape;
 use crate::fold::{FoldError, FoldOptions, SampleSelection};
 use crate::output;
+use crate::palette::Program;
 use crate::profile::{Profile, ValueType};
 use crate::source::Source;
 use crate::top::{self, TopOptions};
+use crate::tree::CallTree;
 use crate::{units, Config, Error, Loaded};
 
 /// How many functions `summary.md` lists per sample type.
@@ -76,7 +80,7 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
 
 /// Draws each sample type of one profile; a type whose values are all
 /// zero is listed without a graph. The top tables are worked out on a
-/// second thread while the graphs are drawn.
+/// second thread while the call tree is built; then both threads draw.
 fn draw_profile(
     loaded: &Loaded,
     stem: &str,
@@ -85,30 +89,63 @@ fn draw_profile(
 ) -> Result<Drawn, Error> {
     let input = loaded.input();
     let profile = &loaded.profile;
-    let fold_error = |source| Error::Fold {
+    let painter = Painter {
+        loaded,
+        stem,
+        config,
+        directory,
+        input: &input,
+        program: crate::program_for(loaded, config),
+        next: AtomicUsize::new(0),
+    };
+    // Set once the tree is built (`None` if that failed).
+    let tree_cell: OnceLock<Option<CallTree>> = OnceLock::new();
+    // A palette kept in a file is read and written by each graph in turn.
+    let draw_in_parallel = config.consistent_palette.is_none();
+    let (tables, built, mut drawn) = std::thread::scope(|scope| {
+        let helper = scope.spawn(|| {
+            let tables = top_tables(profile, &config.fold);
+            let drawn = match tree_cell.wait() {
+                Some(tree) if draw_in_parallel => painter.draw_some(tree),
+                _ => Vec::new(),
+            };
+            (tables, drawn)
+        });
+        // Should building the tree panic, the helper must not wait forever.
+        let _unblock = Unblock(&tree_cell);
+        let tree = crate::fold_tree(profile, config, true, &input);
+        let (tree, failed) = match tree {
+            Ok(tree) => (Some(tree), None),
+            Err(error) => (None, Some(error)),
+        };
+        let tree = tree_cell.get_or_init(|| tree).as_ref();
+        let mine = tree.map(|tree| painter.draw_some(tree)).unwrap_or_default();
+        let (tables, helped) = helper.join().expect("the top tables panicked");
+        let drawn: Vec<_> = mine.into_iter().chain(helped).collect();
+        (tables, failed.map_or(Ok(()), Err), drawn)
+    });
+    built?;
+    crate::discard(tree_cell);
+    let tables = tables.map_err(|source| Error::Fold {
         input: input.clone(),
         source,
-    };
-    // Both trees are built from the samples in the same order.
-    let order = crate::fold::stack_order(profile, false);
-    let (tables, graphs) = std::thread::scope(|scope| {
-        let tables = scope.spawn(|| top_tables(profile, &config.fold, &order));
-        let graphs = draw_graphs(loaded, stem, config, directory, &order);
-        let tables = tables.join().expect("the top tables panicked");
-        (tables, graphs)
-    });
-    let tables = tables.map_err(fold_error)?;
-    let graphs = graphs?
+    })?;
+    drawn.sort_by_key(|&(index, _)| index);
+    let graphs = drawn
         .into_iter()
+        .map(|(_, graph)| graph)
         .zip(tables)
-        .map(|((sample_type, total, file), top)| Graph {
-            unit: sample_type.unit,
-            sample_type: sample_type.name,
-            total,
-            file,
-            top,
+        .map(|(graph, top)| {
+            let (sample_type, total, file) = graph?;
+            Ok(Graph {
+                unit: sample_type.unit,
+                sample_type: sample_type.name,
+                total,
+                file,
+                top,
+            })
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     Ok(Drawn {
         input,
         collected: crate::collection_time(&loaded.raws, &loaded.profile),
@@ -116,61 +153,80 @@ fn draw_profile(
     })
 }
 
-/// pprof's top table of every sample type, from one fold.
-fn top_tables(
-    profile: &Profile,
-    options: &FoldOptions,
-    order: &[usize],
-) -> Result<Vec<top::Top>, FoldError> {
-    let tables = top::Tables::in_order(profile, options, &[], Some(order))?;
+/// Sets the tree cell, if still empty, to "no tree" when dropped.
+struct Unblock<'a>(&'a OnceLock<Option<CallTree>>);
+
+impl Drop for Unblock<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(None);
+    }
+}
+
+/// pprof's top table of every sample type, from one pass over the
+/// samples for the sums and one for the call edges.
+fn top_tables(profile: &Profile, options: &FoldOptions) -> Result<Vec<top::Top>, FoldError> {
+    if options.mean {
+        return Err(FoldError::MeanWithoutCount);
+    }
+    let tables = top::Tables::new(profile, options);
     let top_options = TopOptions {
         node_count: SUMMARY_ROWS,
         ..TopOptions::default()
     };
-    (0..profile.sample_types.len())
-        .map(|index| {
-            if options.mean && index == 0 {
-                return Err(FoldError::MeanWithoutCount);
-            }
-            Ok(tables.table(profile, index, &top_options))
-        })
-        .collect()
+    let indices: Vec<usize> = (0..profile.sample_types.len()).collect();
+    Ok(tables.tables(profile, &indices, &top_options))
 }
 
-/// Draws every sample type from one tree: per type, its total and the SVG
-/// written, if any.
-fn draw_graphs(
-    loaded: &Loaded,
-    stem: &str,
-    config: &Config,
-    directory: &Path,
-    order: &[usize],
-) -> Result<Vec<(ValueType, i64, Option<String>)>, Error> {
-    let input = loaded.input();
-    let program = crate::program_for(loaded, config);
-    // The shared order is root first; a reversed graph makes its own.
-    let order = (!config.render.reverse).then_some(order);
-    let tree = crate::fold_tree(&loaded.profile, config, true, &input, order)?;
-    let mut graphs = Vec::new();
-    for sample_type in &loaded.profile.sample_types {
+/// A sample type drawn: the type, its total, and the SVG written, if any.
+type Drawing = (ValueType, i64, Option<String>);
+
+/// Draws the sample types of one profile from one tree, on as many threads
+/// as call [`Painter::draw_some`], each taking the next type not yet
+/// taken.
+struct Painter<'a> {
+    loaded: &'a Loaded,
+    stem: &'a str,
+    config: &'a Config,
+    directory: &'a Path,
+    input: &'a str,
+    program: Program,
+    /// The next sample type to draw.
+    next: AtomicUsize,
+}
+
+impl Painter<'_> {
+    /// Draws sample types until none is left; each with its position.
+    fn draw_some(&self, tree: &CallTree) -> Vec<(usize, Result<Drawing, Error>)> {
+        let types = &self.loaded.profile.sample_types;
+        let mut drawn = Vec::new();
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(sample_type) = types.get(index) else {
+                return drawn;
+            };
+            drawn.push((index, self.draw(tree, sample_type)));
+        }
+    }
+
+    fn draw(&self, tree: &CallTree, sample_type: &ValueType) -> Result<Drawing, Error> {
+        let (loaded, config, input) = (self.loaded, self.config, self.input);
         let fold = FoldOptions {
             selection: SampleSelection::Named(sample_type.name.clone()),
             ..config.fold.clone()
         };
-        let measure = crate::measure_for(&loaded.profile, &fold, &input)?;
+        let measure = crate::measure_for(&loaded.profile, &fold, input)?;
         let drawable = tree.ending_values().any(|values| measure.of(values) > 0);
-        let file = drawable.then(|| format!("{stem}-{}.svg", file_part(&sample_type.name)));
+        let file = drawable.then(|| format!("{}-{}.svg", self.stem, file_part(&sample_type.name)));
         if let Some(file) = &file {
             let mut options = crate::drawing_options(config, loaded);
             if options.title.is_none() {
                 options.title = Some(format!("{input}: {}", sample_type.name));
             }
-            let svg = super::draw::draw(&tree, &measure, config, &options, &program, &input)?;
-            output::write(&output::Destination::File(directory.join(file)), &svg)?;
+            let svg = super::draw::draw(tree, &measure, config, &options, &self.program, input)?;
+            output::write(&output::Destination::File(self.directory.join(file)), &svg)?;
         }
-        graphs.push((sample_type.clone(), measure.total(&tree), file));
+        Ok((sample_type.clone(), measure.total(tree), file))
     }
-    Ok(graphs)
 }
 
 /// A file-name stem per source: the file name less profile extensions

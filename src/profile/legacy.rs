@@ -1270,7 +1270,7 @@ mod tests {
         // The example from FORMATS.md: 524288 in-use bytes at rate 524288.
         assert_eq!(p.samples[0].values[3], 829411);
         assert_eq!(p.samples[0].values[2], 1);
-        assert_eq!(p.samples[0].labels[0].key, "bytes");
+        assert_eq!(&*p.samples[0].labels[0].key, "bytes");
         assert_eq!(
             p.samples[0].labels[0].value,
             LabelValue::Num {

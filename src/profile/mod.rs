@@ -6,6 +6,8 @@
 //! or a raw id: locations, functions and mappings refer to each other by
 //! position in the profile's vectors, and every reference has been checked.
 
+use std::sync::Arc;
+
 mod encode;
 mod legacy;
 mod merge;
@@ -59,16 +61,19 @@ pub struct Sample {
 }
 
 /// A pprof label attached to a sample.
+///
+/// Its strings are shared: a Go heap profile gives every sample a `bytes`
+/// label, and a copy of "bytes" per sample would cost more than the stack.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Label {
-    pub key: String,
+    pub key: Arc<str>,
     pub value: LabelValue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LabelValue {
-    Str(String),
-    Num { value: i64, unit: Option<String> },
+    Str(Arc<str>),
+    Num { value: i64, unit: Option<Arc<str>> },
 }
 
 /// A program counter and the source lines it stands for.

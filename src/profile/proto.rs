@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::io::Read;
 use std::ops::Range;
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 use prost::Message;
@@ -118,9 +119,25 @@ pub(super) fn decompress(bytes: &[u8], max_size: u64) -> Result<Cow<'_, [u8]>, D
     }
 }
 
+/// What `bytes` will probably gunzip to: the size gzip's trailer records
+/// (of the last member, modulo 2³²), believed only as far as deflate can
+/// expand (about 1032:1) and `max_size` allows.
+fn gunzipped_size_hint(bytes: &[u8], max_size: u64) -> usize {
+    let Some(trailer) = bytes.last_chunk::<4>() else {
+        return 0;
+    };
+    let recorded = u64::from(u32::from_le_bytes(*trailer));
+    let possible = (bytes.len() as u64).saturating_mul(1032);
+    let hint = recorded.min(possible).min(max_size.saturating_add(1));
+    usize::try_from(hint).unwrap_or(0)
+}
+
 /// Decompresses every gzip member (Go's reader accepts concatenated members).
 fn gunzip(bytes: &[u8], max_size: u64) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::new();
+    // Room for the whole output up front: grown by doubling, a large
+    // profile would be copied into fresh memory again and again.
+    let _ = out.try_reserve(gunzipped_size_hint(bytes, max_size));
     let mut reader = MultiGzDecoder::new(bytes).take(max_size + 1);
     reader.read_to_end(&mut out).map_err(DecodeError::Gzip)?;
     if out.len() as u64 > max_size {
@@ -260,7 +277,9 @@ fn skip(data: &[u8], pos: usize, len: u64) -> Result<usize, DecodeError> {
 /// Turns the wire structs into the model, checking every reference.
 struct Resolver<'a> {
     raw: &'a pb::Profile,
-    strings: Vec<String>,
+    /// Shared, so that labels (one per sample in a heap profile) refer to
+    /// their key rather than copy it.
+    strings: Vec<Arc<str>>,
     location_ids: IdMap,
     function_ids: IdMap,
     mapping_ids: IdMap,
@@ -268,10 +287,10 @@ struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     fn new(raw: &'a pb::Profile) -> Result<Self, DecodeError> {
-        let strings: Vec<String> = raw
+        let strings: Vec<Arc<str>> = raw
             .string_table
             .iter()
-            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .map(|s| Arc::from(String::from_utf8_lossy(s)))
             .collect();
         match strings.first() {
             Some(first) if first.is_empty() => {}
@@ -324,10 +343,13 @@ impl<'a> Resolver<'a> {
     }
 
     fn string(&self, index: i64, what: &str) -> Result<&str, DecodeError> {
+        self.shared_string(index, what).map(|s| &**s)
+    }
+
+    fn shared_string(&self, index: i64, what: &str) -> Result<&Arc<str>, DecodeError> {
         usize::try_from(index)
             .ok()
             .and_then(|i| self.strings.get(i))
-            .map(String::as_str)
             .ok_or_else(|| {
                 invalid(format!(
                     "{what} refers to string {index}, but the string table has {} entries",
@@ -344,7 +366,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Every sample; a large profile's samples are read on two threads,
-    /// each taking half.
+    /// each filling its half of the list in place.
     fn samples(
         &self,
         data: &[u8],
@@ -352,54 +374,61 @@ impl<'a> Resolver<'a> {
         value_count: usize,
     ) -> Result<Vec<Sample>, DecodeError> {
         const WORTH_A_THREAD: usize = 50_000;
+        let mut all: Vec<Sample> = Vec::new();
+        all.resize_with(samples.len(), Sample::default);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         if samples.len() < WORTH_A_THREAD || cores < 2 {
-            return self.sample_run(data, samples, 0, value_count);
+            self.sample_run(data, samples, 0, value_count, &mut all)?;
+            return Ok(all);
         }
         let middle = samples.len() / 2;
+        let (first, second) = all.split_at_mut(middle);
         let (first, second) = std::thread::scope(|scope| {
-            let second =
-                scope.spawn(|| self.sample_run(data, &samples[middle..], middle, value_count));
-            let first = self.sample_run(data, &samples[..middle], 0, value_count);
+            let second = scope
+                .spawn(|| self.sample_run(data, &samples[middle..], middle, value_count, second));
+            let first = self.sample_run(data, &samples[..middle], 0, value_count, first);
             (first, second.join().expect("a sample reader panicked"))
         });
-        let mut all = first?;
-        all.extend(second?);
+        first?;
+        second?;
         Ok(all)
     }
 
-    /// The samples at `ranges`, the first of which is sample number `first`.
+    /// Reads the samples at `ranges` into `out`, one each; the first is
+    /// sample number `first`.
     fn sample_run(
         &self,
         data: &[u8],
         ranges: &[Range<usize>],
         first: usize,
         value_count: usize,
-    ) -> Result<Vec<Sample>, DecodeError> {
-        ranges
-            .iter()
-            .enumerate()
-            .map(|(n, range)| {
-                let sample = self.sample(&data[range.clone()])?;
-                if sample.values.len() != value_count {
-                    return Err(invalid(format!(
-                        "sample {} has {} values but the profile has {value_count} sample types",
-                        first + n,
-                        sample.values.len()
-                    )));
-                }
-                Ok(sample)
-            })
-            .collect()
+        out: &mut [Sample],
+    ) -> Result<(), DecodeError> {
+        let mut labels = Vec::new();
+        for (n, (range, slot)) in ranges.iter().zip(out).enumerate() {
+            let sample = self.sample(&data[range.clone()], &mut labels)?;
+            if sample.values.len() != value_count {
+                return Err(invalid(format!(
+                    "sample {} has {} values but the profile has {value_count} sample types",
+                    first + n,
+                    sample.values.len()
+                )));
+            }
+            *slot = sample;
+        }
+        Ok(())
     }
 
     /// One `Sample` message, read from the wire: location ids (packed or
-    /// not) become location positions as they are read.
-    fn sample(&self, bytes: &[u8]) -> Result<Sample, DecodeError> {
+    /// not) become location positions as they are read. Labels gather in
+    /// `labels` first, so that the sample's own list is allocated once, at
+    /// its exact size.
+    fn sample(&self, bytes: &[u8], labels: &mut Vec<Label>) -> Result<Sample, DecodeError> {
         const LOCATION_ID: u64 = 1;
         const VALUE: u64 = 2;
         const LABEL: u64 = 3;
         let mut sample = Sample::default();
+        labels.clear();
         let mut pos = 0;
         while pos < bytes.len() {
             let key = read_varint(bytes, &mut pos)?;
@@ -427,11 +456,14 @@ impl<'a> Resolver<'a> {
                     let message = length_delimited(bytes, &mut pos)?;
                     let label = pb::Label::decode(message)
                         .map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-                    sample.labels.push(self.label(&label)?);
+                    labels.push(self.label(&label)?);
                 }
                 (_, wire_type) => pos = skip_field(bytes, pos, wire_type)?,
             }
         }
+        // Exactly as long as needed (taking `labels` would keep its room).
+        sample.labels = Vec::with_capacity(labels.len());
+        sample.labels.append(labels);
         Ok(sample)
     }
 
@@ -465,13 +497,14 @@ impl<'a> Resolver<'a> {
     }
 
     fn label(&self, l: &pb::Label) -> Result<Label, DecodeError> {
-        let key = self.string(l.key, "label key")?.to_owned();
+        let key = self.shared_string(l.key, "label key")?.clone();
         let value = if l.str != 0 {
-            LabelValue::Str(self.string(l.str, "label value")?.to_owned())
+            LabelValue::Str(self.shared_string(l.str, "label value")?.clone())
         } else {
+            let unit = self.shared_string(l.num_unit, "label unit")?;
             LabelValue::Num {
                 value: l.num,
-                unit: non_empty(self.string(l.num_unit, "label unit")?),
+                unit: (!unit.is_empty()).then(|| unit.clone()),
             }
         };
         Ok(Label { key, value })

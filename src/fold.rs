@@ -423,7 +423,16 @@ impl Stacks<'_> {
                 false => a.iter().rev().cmp(b.iter().rev()),
             }
         };
-        sort_in_parallel(&mut order, compare);
+        // Location `depth` of a stack in tree order, plus one; 0 past its end.
+        let at = |sample: usize, depth: usize| -> u64 {
+            let stack = stacks[sample];
+            match (depth < stack.len(), reverse) {
+                (false, _) => 0,
+                (true, true) => u64::from(stack[depth]) + 1,
+                (true, false) => u64::from(stack[stack.len() - 1 - depth]) + 1,
+            }
+        };
+        sort_in_parallel(&mut order, |half| multikey_sort(half, &at), compare);
         order
     }
 
@@ -441,23 +450,25 @@ impl Stacks<'_> {
     }
 }
 
-/// Sorts `items` with `compare`, the two halves on two threads when there
-/// are enough items and cores, then merged.
+/// Sorts `items` with `sort`, the two halves on two threads when there
+/// are enough items and cores, then merged by `compare` (the order `sort`
+/// makes).
 fn sort_in_parallel<T: Copy + Send>(
     items: &mut Vec<T>,
-    compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+    sort: impl Fn(&mut [T]) + Sync,
+    compare: impl Fn(&T, &T) -> std::cmp::Ordering,
 ) {
     const WORTH_A_THREAD: usize = 50_000;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if items.len() < WORTH_A_THREAD || cores < 2 {
-        items.sort_unstable_by(&compare);
+        sort(items);
         return;
     }
     let middle = items.len() / 2;
     let (left, right) = items.split_at_mut(middle);
     std::thread::scope(|scope| {
-        scope.spawn(|| left.sort_unstable_by(&compare));
-        right.sort_unstable_by(&compare);
+        scope.spawn(|| sort(left));
+        sort(right);
     });
     let mut merged = Vec::with_capacity(items.len());
     let (mut i, mut j) = (0, middle);
@@ -473,6 +484,95 @@ fn sort_in_parallel<T: Copy + Send>(
     merged.extend_from_slice(&items[i..middle]);
     merged.extend_from_slice(&items[j..]);
     *items = merged;
+}
+
+/// Sorts `items` by the sequences `at(item, 0)`, `at(item, 1)`, …, in
+/// which 0 marks the end (and all that follows is 0): multikey
+/// quicksort. Stacks share long prefixes, which a comparison sort reads
+/// again in every comparison; here each partition looks at one position,
+/// and a run of positions every item shares is skipped in one scan.
+fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
+    const SMALL: usize = 12;
+    // (start, end, depth): a range of `items` that agrees before `depth`.
+    // A list, not recursion: stacks may be a million deep.
+    let mut work = vec![(0, items.len(), 0)];
+    while let Some((start, end, depth)) = work.pop() {
+        let part = &mut items[start..end];
+        if part.len() < 2 {
+            continue;
+        }
+        let depth = depth + shared_run(part, depth, at);
+        if part.len() <= SMALL {
+            part.sort_unstable_by(|&a, &b| compare_from(a, b, depth, at));
+            continue;
+        }
+        let (first, middle, last) = (part[0], part[part.len() / 2], part[part.len() - 1]);
+        let pivot = median(at(first, depth), at(middle, depth), at(last, depth));
+        // Three ways: below the pivot, equal to it, above it.
+        let (mut below, mut i, mut above) = (0, 0, part.len());
+        while i < above {
+            match at(part[i], depth).cmp(&pivot) {
+                std::cmp::Ordering::Less => {
+                    part.swap(below, i);
+                    below += 1;
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    above -= 1;
+                    part.swap(i, above);
+                }
+                std::cmp::Ordering::Equal => i += 1,
+            }
+        }
+        work.push((start, start + below, depth));
+        work.push((start + above, end, depth));
+        // Items that ended here are all alike.
+        if pivot != 0 {
+            work.push((start + below, start + above, depth + 1));
+        }
+    }
+}
+
+/// How many positions from `depth` on every one of `items` agrees at
+/// (the end of a sequence is never shared).
+fn shared_run(items: &[usize], depth: usize, at: &impl Fn(usize, usize) -> u64) -> usize {
+    let first = items[0];
+    let mut shared = usize::MAX;
+    for &item in &items[1..] {
+        let mut n = 0;
+        while n < shared {
+            let value = at(first, depth + n);
+            if value == 0 || value != at(item, depth + n) {
+                break;
+            }
+            n += 1;
+        }
+        shared = n;
+        if shared == 0 {
+            break;
+        }
+    }
+    shared
+}
+
+/// Two sequences of [`multikey_sort`] compared from `depth` on.
+fn compare_from(
+    a: usize,
+    b: usize,
+    mut depth: usize,
+    at: &impl Fn(usize, usize) -> u64,
+) -> std::cmp::Ordering {
+    loop {
+        let (x, y) = (at(a, depth), at(b, depth));
+        if x != y || x == 0 {
+            return x.cmp(&y);
+        }
+        depth += 1;
+    }
+}
+
+fn median(a: u64, b: u64, c: u64) -> u64 {
+    a.max(b).min(a.min(b).max(c))
 }
 
 /// pprof's total of `measure` in `profile` (see [`Measure::total`]),
@@ -824,5 +924,40 @@ mod tests {
         assert_eq!(clean_frame_name("line\nbreak 7"), "line break_7");
         assert_eq!(clean_frame_name("main.main"), "main.main");
         assert_eq!(clean_frame_name("123"), "123");
+    }
+
+    #[test]
+    fn multikey_sort_orders_as_comparing_whole_sequences() {
+        // Sequences with long shared prefixes, prefixes of each other,
+        // repeats and empty ones: a small generator, seeded for repeats.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let mut sequences: Vec<Vec<u32>> = Vec::new();
+        for _ in 0..3000 {
+            let shared = next(40) as usize;
+            let mut sequence: Vec<u32> = (0..shared as u32).map(|i| i % 3).collect();
+            for _ in 0..next(6) {
+                sequence.push(next(4) as u32);
+            }
+            sequences.push(sequence);
+        }
+        sequences.push(Vec::new());
+        sequences.push(vec![0; 100]);
+        let at = |item: usize, depth: usize| {
+            sequences[item]
+                .get(depth)
+                .map_or(0, |&value| u64::from(value) + 1)
+        };
+        let mut order: Vec<usize> = (0..sequences.len()).collect();
+        multikey_sort(&mut order, &at);
+        let sorted: Vec<&Vec<u32>> = order.iter().map(|&i| &sequences[i]).collect();
+        let mut expected: Vec<&Vec<u32>> = sequences.iter().collect();
+        expected.sort();
+        assert_eq!(sorted, expected);
     }
 }

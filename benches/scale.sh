@@ -128,6 +128,10 @@ declare -A secs rss
 for size in $sizes; do
   dir="$scale_dir/size-$size"
   for ((r = 1; r <= rounds; r++)); do
+    # One untimed run first: the first command after pprof's gigabyte
+    # otherwise pays for memory the system hands back slowly (0.2 s on a
+    # VM), whichever command that is.
+    "$torch" -alloc_space -r "$dir/heap.pb.gz" > /dev/null 2>&1 || true
     for i in "${!labels[@]}"; do
       echo "scale.sh: size $size, round $r/$rounds: ${labels[$i]}" >&2
       if ! run_cmd "$i" "$dir" "$work/t"; then

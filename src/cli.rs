@@ -52,9 +52,10 @@ pub struct Args {
     #[arg(short = 'u', long = "url", value_name = "URL")]
     pub url: Option<String>,
 
-    /// Endpoint path used with --url.
-    #[arg(long, value_name = "PATH", default_value = "/debug/pprof/profile")]
-    pub suffix: String,
+    /// Endpoint path used with --url [default: /debug/pprof/profile, or
+    /// /debug/pprof/heap for a memory sample type].
+    #[arg(long, value_name = "PATH")]
+    pub suffix: Option<String>,
 
     /// Seconds to profile: CPU profiles (default 30), and a delta profile
     /// over this time for heap, allocs, block, mutex and goroutine URLs.
@@ -174,15 +175,15 @@ pub struct Args {
     pub count: Option<u32>,
 
     /// Sort the top table by cumulative value.
-    #[arg(long)]
+    #[arg(long, requires = "top")]
     pub cum: bool,
 
     /// Print the SVG to standard output instead of writing a file.
-    #[arg(short = 'p', long = "print")]
+    #[arg(short = 'p', long = "print", conflicts_with_all = ["top", "file"])]
     pub print: bool,
 
     /// Print folded stacks (`a;b;c value`) to standard output instead of an SVG.
-    #[arg(short = 'r', long = "raw", conflicts_with = "print")]
+    #[arg(short = 'r', long = "raw", conflicts_with_all = ["print", "top", "file"])]
     pub raw: bool,
 
     /// Write every sample type of each profile as DIR/<profile>-<sample_type>.svg,
@@ -284,8 +285,12 @@ pub fn write_extra(extra: Extra, out: &mut dyn std::io::Write) -> std::io::Resul
     let mut command = Args::command();
     match extra {
         Extra::Completions(shell) => {
-            clap_complete::generate(shell, &mut command, "torch", out);
-            Ok(())
+            // Made in memory first: clap_complete panics when a write
+            // fails, and a reader that stops early (`| head`) is normal.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "torch", &mut script);
+            out.write_all(&script)?;
+            out.flush()
         }
         Extra::Man => clap_mangen::Man::new(command).render(out),
     }
@@ -294,7 +299,13 @@ pub fn write_extra(extra: Extra, out: &mut dyn std::io::Write) -> std::io::Resul
 impl Args {
     /// Parses the process arguments, accepting pprof's single-dash spellings.
     pub fn parse_from_env() -> Self {
-        Args::parse_from(normalize(std::env::args_os()))
+        match normalize(std::env::args_os()) {
+            Ok(args) => Args::parse_from(args),
+            Err(message) => {
+                eprintln!("torch: error: {message}");
+                std::process::exit(2);
+            }
+        }
     }
 
     /// Parses `args` (program name first), accepting pprof's spellings.
@@ -302,7 +313,11 @@ impl Args {
     where
         I: IntoIterator<Item = OsString>,
     {
-        Args::try_parse_from(normalize(args))
+        let args = normalize(args).map_err(|message| {
+            use clap::CommandFactory;
+            Args::command().error(clap::error::ErrorKind::UnknownArgument, message)
+        })?;
+        Args::try_parse_from(args)
     }
 
     pub fn into_config(self) -> Config {
@@ -316,7 +331,7 @@ impl Args {
         };
         let mut sources = self.inputs;
         if let Some(base) = self.url {
-            sources.push(with_suffix(&base, &self.suffix));
+            sources.push(with_suffix(&base, self.suffix.as_deref()));
         }
         if let Some(file) = self.binary_input {
             sources.push(file.to_string_lossy().into_owned());
@@ -422,11 +437,18 @@ fn pprof_value_flag(flag: &str) -> Option<String> {
     })
 }
 
-/// go-torch's `--url` + `--suffix`: the suffix replaces the URL's path.
-fn with_suffix(base: &str, suffix: &str) -> String {
+/// go-torch's `--url` + `--suffix`: the suffix replaces the URL's path;
+/// without one, the path is what the sample type needs (see
+/// [`crate::source::Wanted`]).
+fn with_suffix(base: &str, suffix: Option<&str>) -> String {
     let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
     let authority = rest.split('/').next().unwrap_or(rest);
-    let slash = if suffix.starts_with('/') { "" } else { "/" };
+    let suffix = suffix.unwrap_or("");
+    let slash = if suffix.starts_with('/') || suffix.is_empty() {
+        ""
+    } else {
+        "/"
+    };
     format!("{scheme}://{authority}{slash}{suffix}")
 }
 
@@ -466,12 +488,23 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 /// Rewrites pprof/go-torch spellings into the ones clap knows:
 /// `-alloc_space` → `--sample-index=alloc_space`, `-sample_index=X` and
-/// `-sample_index X` → `--sample-index=X`, `-mean_delay` → `--mean-delay`.
-/// Double-dash forms (`--alloc_space`) work too. Nothing after `--` changes.
-pub fn normalize<I>(args: I) -> Vec<OsString>
+/// `-sample_index X` → `--sample-index=X`, `-mean_delay` → `--mean-delay`,
+/// `-nodecount N` → `--top=N`, `-output F` → `--file F`, and any of torch's
+/// own long flags with one dash (`-seconds 5`, `-raw`). Go's `-flag=true`
+/// and `-flag=false` work for switches. Double-dash forms work too.
+/// Nothing after `--` changes.
+///
+/// A `go tool pprof` flag torch does not have is an error that says what
+/// to do instead, rather than being read as a cluster of short flags
+/// (`-http` as `-h …`).
+pub fn normalize<I>(args: I) -> Result<Vec<OsString>, String>
 where
     I: IntoIterator<Item = OsString>,
 {
+    let longs = torch_long_flags();
+    // A sample type as the user spelled it, and whether every type is drawn.
+    let mut sample_type: Option<String> = None;
+    let mut output_dir = false;
     let mut out = Vec::new();
     let mut args = args.into_iter().peekable();
     if let Some(program) = args.next() {
@@ -487,10 +520,13 @@ where
             out.extend(args);
             break;
         }
-        if matches!(text, "--top" | "-top") {
+        if matches!(text, "--top" | "-top" | "-nodecount" | "--nodecount") {
             // `--top 10`: the count may follow as its own argument.
             match args.next_if(|n| n.to_str().is_some_and(is_count)) {
                 Some(count) => out.push(format!("--top={}", count.to_string_lossy()).into()),
+                None if text.ends_with("nodecount") => {
+                    return Err(format!("{text} needs a number of rows, as in {text} 20"));
+                }
                 None => out.push("--top".into()),
             }
             continue;
@@ -499,31 +535,169 @@ where
             out.push(arg);
             continue;
         };
+        let single_dash = !text.starts_with("--");
+        // Go's flag package takes `-flag=true` / `-flag=false` for switches.
+        let (flag, switched_off) = match flag.split_once('=') {
+            Some((name, value)) if is_switch(name, &longs) => match parse_go_bool(value) {
+                Some(on) => (name, !on),
+                None => return Err(format!(
+                    "{text}: {name} is a switch; give it alone, or as {name}=true or {name}=false"
+                )),
+            },
+            _ => (flag, false),
+        };
+        if switched_off {
+            continue;
+        }
+        if flag.starts_with("sample_index") || flag.starts_with("sample-index") {
+            sample_type = Some(text.to_owned());
+        }
+        output_dir |= matches!(flag.split('=').next(), Some("output-dir" | "output_dir"));
         if let Some((_, name)) = SAMPLE_TYPE_FLAGS.iter().find(|(f, _)| *f == flag) {
+            sample_type = Some(text.to_owned());
             out.push(format!("--sample-index={name}").into());
         } else if flag == "mean_delay" {
             out.push("--mean-delay".into());
-        } else if flag == "mean" {
-            out.push("--mean".into());
-        } else if flag == "lines" {
-            out.push("--lines".into());
-        } else if flag == "normalize" {
-            out.push("--normalize".into());
-        } else if flag == "cum" {
-            out.push("--cum".into());
-        } else if flag == "noinlines" {
-            out.push("--noinlines".into());
         } else if let Some(long) = pprof_value_flag(flag) {
             out.push(long.into());
         } else if let Some(value) = flag.strip_prefix("sample_index=") {
             out.push(format!("--sample-index={value}").into());
         } else if flag == "sample_index" {
             out.push("--sample-index".into());
+        } else if let Some(long) = single_dash.then(|| torch_long_flag(flag, &longs)).flatten() {
+            out.push(long.into());
+        } else if let Some(advice) = single_dash.then(|| unsupported_pprof_flag(flag)).flatten() {
+            return Err(advice);
         } else {
             out.push(arg);
         }
     }
-    out
+    if let (Some(sample_type), true) = (sample_type, output_dir) {
+        return Err(format!(
+            "{sample_type} does not apply with --output-dir, which draws every sample type"
+        ));
+    }
+    Ok(out)
+}
+
+/// Every long flag of torch's (without the dashes), and whether it is a
+/// switch (takes no value).
+fn torch_long_flags() -> Vec<(String, bool)> {
+    use clap::CommandFactory;
+    let command = Args::command();
+    command
+        .get_arguments()
+        .flat_map(|arg| {
+            let switch = !arg.get_action().takes_values();
+            let mut names: Vec<(String, bool)> = Vec::new();
+            if let Some(long) = arg.get_long() {
+                names.push((long.to_owned(), switch));
+            }
+            for alias in arg.get_all_aliases().into_iter().flatten() {
+                names.push((alias.to_owned(), switch));
+            }
+            names
+        })
+        .chain([("help".to_owned(), true), ("version".to_owned(), true)])
+        .collect()
+}
+
+/// `flag` (with one dash, maybe `name=value`, pprof's underscores allowed)
+/// as torch's long flag, when torch has one by that name: `-seconds=5` →
+/// `--seconds=5`, `-raw` → `--raw`, `-output` → `--file`.
+fn torch_long_flag(flag: &str, longs: &[(String, bool)]) -> Option<String> {
+    let (name, value) = match flag.split_once('=') {
+        Some((name, value)) => (name, Some(value)),
+        None => (flag, None),
+    };
+    let name = match name {
+        "output" | "o" => "file".to_owned(),
+        "mean" | "lines" | "cum" | "noinlines" | "normalize" => name.to_owned(),
+        _ => name.replace('_', "-"),
+    };
+    if name.len() < 2 || !longs.iter().any(|(long, _)| *long == name) {
+        return None;
+    }
+    Some(match value {
+        Some(value) => format!("--{name}={value}"),
+        None => format!("--{name}"),
+    })
+}
+
+/// Whether `name` (as typed after the dashes) is one of the switches Go's
+/// `-flag=true` spelling applies to.
+fn is_switch(name: &str, longs: &[(String, bool)]) -> bool {
+    SAMPLE_TYPE_FLAGS.iter().any(|(flag, _)| *flag == name)
+        || name == "mean_delay"
+        || longs
+            .iter()
+            .any(|(long, switch)| *switch && *long == name.replace('_', "-"))
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// What to say about a `go tool pprof` flag torch does not have.
+fn unsupported_pprof_flag(flag: &str) -> Option<String> {
+    let name = flag.split_once('=').map_or(flag, |(name, _)| name);
+    let view = |what: &str| {
+        Some(format!(
+            "-{name} is pprof's {what}; torch writes flame graphs to files \
+             (run `go tool pprof -{name}` for that view)"
+        ))
+    };
+    match name {
+        "http" => Some(format!(
+            "-{flag}: torch writes flame graph files and serves nothing; \
+             `go tool pprof -http={}` is the web UI",
+            flag.split_once('=').map_or(":8080", |(_, address)| address)
+        )),
+        "web" | "weblist" => view("browser view"),
+        "svg" | "png" | "pdf" | "gif" | "ps" | "eps" | "dot" => view("call-graph image"),
+        "text" | "tree" | "peek" | "list" | "disasm" | "traces" | "callgrind" | "kcachegrind"
+        | "proto" | "topproto" | "comments" | "tags" => view("text report"),
+        "nodefraction"
+        | "edgefraction"
+        | "call_tree"
+        | "compact_labels"
+        | "relative_percentages"
+        | "unit"
+        | "divide_by"
+        | "addresses"
+        | "functions"
+        | "files"
+        | "filefunctions"
+        | "flat"
+        | "trim"
+        | "trim_path"
+        | "source_path"
+        | "intel_syntax"
+        | "symbolize"
+        | "tools"
+        | "no_browser"
+        | "add_comment"
+        | "tls_cert"
+        | "tls_key"
+        | "tls_ca"
+        | "buildid"
+        | "granularity"
+        | "sort"
+        | "tagfocus"
+        | "tagignore"
+        | "tagshow"
+        | "taghide"
+        | "tagroot"
+        | "tagleaf" => Some(format!(
+            "-{name}: torch has no such option (it is `go tool pprof`'s); see torch --help"
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -592,11 +766,10 @@ mod tests {
             config.sources,
             vec!["http://10.0.0.1:6060/debug/pprof/heap".to_owned()]
         );
+        // Without --suffix the endpoint is the sample type's (the CPU
+        // profile by default), chosen when the URL is planned.
         let config = parse(&["--url", "localhost:8080"]);
-        assert_eq!(
-            config.sources,
-            vec!["http://localhost:8080/debug/pprof/profile".to_owned()]
-        );
+        assert_eq!(config.sources, vec!["http://localhost:8080".to_owned()]);
         let config = parse(&["-b", "cpu.out", "--binaryname", "svc", "-t", "5"]);
         assert_eq!(config.sources, vec!["cpu.out".to_owned()]);
         assert_eq!(config.binary, Some(PathBuf::from("svc")));

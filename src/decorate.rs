@@ -53,7 +53,7 @@ impl Unit {
         let mut text = units::human(value, &self.unit);
         if !units::is_memory(&self.unit) && !units::is_time(&self.unit) {
             text.push(' ');
-            text.push_str(&self.noun);
+            text.push_str(units::noun_for(value, &self.noun));
         }
         if self.mean {
             text.push_str(" mean");
@@ -455,6 +455,8 @@ mod tests {
             mean: false,
         };
         assert_eq!(unit.say(1234), "1,234 goroutines");
+        assert_eq!(unit.say(1), "1 goroutine");
+        assert_eq!(unit.say(-1), "-1 goroutine");
         let mean = Unit {
             unit: "nanoseconds".into(),
             noun: "nanoseconds".into(),

@@ -85,6 +85,8 @@ pub enum Error {
     },
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),
+    #[error("{}: {reason}", .path.display())]
+    Output { path: PathBuf, reason: String },
 }
 
 impl Error {

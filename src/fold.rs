@@ -158,8 +158,9 @@ impl Folded {
 }
 
 /// Shown for samples recorded without any stack (goroutine profiles have
-/// them), so the flame graph's total still matches pprof's.
-pub const NO_STACK_FRAME: &str = "[no stack]";
+/// them), so the flame graph's total still matches pprof's. One word, so
+/// that `torch -r | sort -k2 -n` sorts its line by the count too.
+pub const NO_STACK_FRAME: &str = "[no-stack]";
 
 /// Added to a frame's name, when drawing, if the function was inlined
 /// into its caller (pprof's `-traces` mark).
@@ -889,7 +890,7 @@ mod tests {
     fn inlined_frames_empty_stacks_and_addresses() {
         let folded = fold_one(&profile(), false);
         let want = vec![
-            ("[no stack]".to_owned(), 7),
+            ("[no-stack]".to_owned(), 7),
             ("main.main;main.helper".to_owned(), 160),
             ("main.main;main.helper;0x2000".to_owned(), 50),
         ];

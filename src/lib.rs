@@ -252,7 +252,11 @@ pub(crate) fn read_all(
     sources: &[String],
     config: &Config,
 ) -> Result<(Vec<RawProfile>, Vec<Profile>), Error> {
-    let (binary, sources) = source::resolve(sources, config.seconds)?;
+    let wanted = match &config.fold.selection {
+        fold::SampleSelection::Named(name) => source::Wanted::of(name),
+        _ => source::Wanted::Any,
+    };
+    let (binary, sources) = source::resolve_for(sources, config.seconds, wanted)?;
     let binary = config.binary.clone().or(binary);
     let collected = collect(&sources, binary.as_deref(), config);
     decode_all(collected, config.max_size)
@@ -361,10 +365,10 @@ fn check_outputs(config: &Config) -> Result<(), Error> {
     }
     let draws = !config.raw && (config.top.is_none() || config.draw_with_top);
     if let (true, Destination::File(path)) = (draws, &config.output) {
-        output::check_directory(path)?;
+        output::check_file(path)?;
     }
     if let Some(path) = &config.save {
-        output::check_directory(path)?;
+        output::check_file(path)?;
     }
     Ok(())
 }

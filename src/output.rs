@@ -86,6 +86,29 @@ fn keep_permissions_of_existing(path: &Path, temp: &fs::File) -> io::Result<()> 
     Ok(())
 }
 
+/// Fails early, before any slow work, when `path` cannot be an output
+/// file: it is a directory, names one (a trailing slash), or cannot be
+/// created (see [`check_directory`]).
+pub fn check_file(path: &Path) -> Result<(), Error> {
+    let refuse = |reason: &str| {
+        Err(Error::Output {
+            path: path.to_path_buf(),
+            reason: reason.to_owned(),
+        })
+    };
+    if path.is_dir() {
+        return refuse(
+            "is a directory; name a file in it (-f DIR/torch.svg), \
+             or use --output-dir for one graph per sample type",
+        );
+    }
+    let text = path.as_os_str().to_string_lossy();
+    if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) {
+        return refuse("names a directory (it ends with a slash), but -f takes a file name");
+    }
+    check_directory(path)
+}
+
 /// Fails early, before any slow work (a 30-second profile, say), when
 /// `path` cannot be created: its directory is missing or not writable.
 pub fn check_directory(path: &Path) -> Result<(), Error> {
@@ -113,6 +136,14 @@ pub fn check_directory(path: &Path) -> Result<(), Error> {
 /// `--output-dir`: creates the directory (and its parents) when missing,
 /// and checks it can be written to, before any slow work.
 pub fn make_directory(directory: &Path) -> Result<(), Error> {
+    if directory.exists() && !directory.is_dir() {
+        return Err(Error::Output {
+            path: directory.to_path_buf(),
+            reason: "is a file, not a directory; --output-dir needs a directory \
+                     (made if missing)"
+                .to_owned(),
+        });
+    }
     fs::create_dir_all(directory).map_err(|source| Error::Write {
         path: directory.to_path_buf(),
         source,

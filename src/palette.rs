@@ -47,6 +47,8 @@ enum Rule {
 /// Tests that need more than text matching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// The frame that stands for samples recorded without a stack.
+    NoStack,
     Unsymbolized,
     NotGo,
     OwnModule,
@@ -340,11 +342,8 @@ fn matches(rule: &Rule, name: &str, program: &Program) -> bool {
 fn is_kind(kind: Kind, name: &str, program: &Program) -> bool {
     let package = goname::package_path(name);
     match kind {
-        Kind::Unsymbolized => {
-            name.starts_with("0x")
-                || name == crate::fold::UNKNOWN_FRAME
-                || name == crate::fold::NO_STACK_FRAME
-        }
+        Kind::NoStack => name == crate::fold::NO_STACK_FRAME,
+        Kind::Unsymbolized => name.starts_with("0x") || name == crate::fold::UNKNOWN_FRAME,
         Kind::NotGo => package.is_none(),
         Kind::OwnModule => package.is_some_and(|package| program.owns(package, name)),
         Kind::StandardLibrary => package.is_some_and(goname::is_standard_library),
@@ -354,6 +353,7 @@ fn is_kind(kind: Kind, name: &str, program: &Program) -> bool {
 
 fn parse_kind(value: &str) -> Result<Kind, String> {
     Ok(match value {
+        "no-stack" => Kind::NoStack,
         "unsymbolized" => Kind::Unsymbolized,
         "not-go" => Kind::NotGo,
         "own-module" => Kind::OwnModule,
@@ -410,6 +410,7 @@ mod tests {
         assert_eq!(
             ids,
             [
+                "no-stack",
                 "unsymbolized",
                 "cgo",
                 "runtime",
@@ -443,7 +444,7 @@ mod tests {
             ("__libc_start_main", "cgo"),
             ("0x45e2c1", "unsymbolized"),
             ("<unknown>", "unsymbolized"),
-            ("[no stack]", "unsymbolized"),
+            ("[no-stack]", "no-stack"),
         ];
         for (name, want) in cases {
             assert_eq!(class_of(name, &program), want, "{name}");
@@ -506,7 +507,7 @@ mod tests {
         assert_eq!(a, palette.color("runtime.mallocgc (inline)", &program));
         // Pinned: the shade must not depend on the machine or the run.
         assert_eq!(fnv1a(b"runtime.mallocgc") % 1024, 0x309);
-        let runtime = &palette.classes[2];
+        let runtime = palette.classes.iter().find(|c| c.id == "runtime").unwrap();
         for channel in [
             (a.r, runtime.from.r, runtime.to.r),
             (a.b, runtime.from.b, runtime.to.b),

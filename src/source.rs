@@ -12,7 +12,7 @@ use reqwest::Url;
 use crate::error::Error;
 
 /// Endpoint collected when the user names no source at all (as go-torch).
-pub const DEFAULT_URL: &str = "http://localhost:8080/debug/pprof/profile";
+pub const DEFAULT_URL: &str = "http://localhost:8080";
 
 /// How long the CPU endpoint profiles when `--seconds` is not given.
 pub const DEFAULT_CPU_SECONDS: u64 = 30;
@@ -88,12 +88,57 @@ impl Target {
     }
 }
 
+/// What a sample type asks of a bare `host:port`: which endpoint it means,
+/// and which endpoints can answer it at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wanted {
+    /// The CPU profile, or whatever the URL names.
+    #[default]
+    Any,
+    /// A memory sample type (`-alloc_space`, …): the heap endpoint, as
+    /// go-torch users expect.
+    Memory,
+    /// A blocking sample type (`-contentions`, `-total_delay`): the block
+    /// or mutex endpoint, which must be named.
+    Blocking,
+}
+
+impl Wanted {
+    /// What the sample type called `name` wants.
+    pub fn of(name: &str) -> Wanted {
+        match name {
+            "alloc_space" | "alloc_objects" | "inuse_space" | "inuse_objects" => Wanted::Memory,
+            "delay" | "contentions" => Wanted::Blocking,
+            _ => Wanted::Any,
+        }
+    }
+
+    /// The path a URL without one gets.
+    fn default_path(self) -> &'static str {
+        match self {
+            Wanted::Memory => "/debug/pprof/heap",
+            Wanted::Any | Wanted::Blocking => "/debug/pprof/profile",
+        }
+    }
+}
+
 /// Splits arguments into an optional leading binary and the sources, the way
 /// `go tool pprof BIN PROF` and go-torch take them: the first of several
 /// arguments is the binary when it is an ELF executable.
 pub fn resolve(
     arguments: &[String],
     seconds: Option<u64>,
+) -> Result<(Option<PathBuf>, Vec<Source>), Error> {
+    resolve_for(arguments, seconds, Wanted::Any)
+}
+
+/// [`resolve`], for a sample type: a bare `host:port` means the endpoint
+/// it is in, and a URL of the CPU profile, which cannot have it, is an
+/// error before anything is collected.
+pub fn resolve_for(
+    arguments: &[String],
+    seconds: Option<u64>,
+    wanted: Wanted,
 ) -> Result<(Option<PathBuf>, Vec<Source>), Error> {
     let mut binary = None;
     let mut rest = arguments;
@@ -110,29 +155,57 @@ pub fn resolve(
     }
     let sources = rest
         .iter()
-        .map(|argument| classify(argument, seconds))
+        .map(|argument| classify_for(argument, seconds, wanted))
         .collect::<Result<_, _>>()?;
     Ok((binary, sources))
 }
 
-/// A URL when it has a scheme, or is `host:port[/path]` and no such file
-/// exists; a file otherwise.
+/// A URL when it has a scheme, or is `host:port[/path]` (or `:port`, for
+/// localhost, as pprof reads it) and no such file exists; a file otherwise.
 pub fn classify(argument: &str, seconds: Option<u64>) -> Result<Source, Error> {
+    classify_for(argument, seconds, Wanted::Any)
+}
+
+fn classify_for(argument: &str, seconds: Option<u64>, wanted: Wanted) -> Result<Source, Error> {
     let has_scheme = ["http://", "https://", "https+insecure://"]
         .iter()
         .any(|scheme| argument.starts_with(scheme));
     if has_scheme || (!Path::new(argument).exists() && looks_like_host_port(argument)) {
-        return plan_url(argument, seconds).map(Source::Url);
+        let argument = match argument.starts_with(':') {
+            true => format!("localhost{argument}"),
+            false => argument.to_owned(),
+        };
+        let target = plan_url_for(&argument, seconds, wanted)?;
+        check_endpoint(&target, wanted)?;
+        return Ok(Source::Url(target));
     }
     Ok(Source::File(PathBuf::from(argument)))
+}
+
+/// Refuses a URL of the CPU profile when the sample type asked for is in
+/// another profile: the collection would take its whole time for nothing.
+fn check_endpoint(target: &Target, wanted: Wanted) -> Result<(), Error> {
+    let endpoint = target.url.path().rsplit('/').next().unwrap_or_default();
+    let instead = match (endpoint, wanted) {
+        ("profile", Wanted::Memory) => "/debug/pprof/heap (or /debug/pprof/allocs)",
+        ("profile", Wanted::Blocking) => "/debug/pprof/block or /debug/pprof/mutex",
+        _ => return Ok(()),
+    };
+    Err(Error::BadUrl {
+        url: target.display(),
+        reason: format!(
+            "the CPU profile has only the sample types samples and cpu; \
+             ask {instead} for this sample type"
+        ),
+    })
 }
 
 fn looks_like_host_port(argument: &str) -> bool {
     let authority = argument.split('/').next().unwrap_or_default();
     match authority.rsplit_once(':') {
         Some((host, port)) => {
-            !host.is_empty()
-                && !port.is_empty()
+            // An empty host is pprof's `:8080`, localhost.
+            !port.is_empty()
                 && port.bytes().all(|b| b.is_ascii_digit())
                 && !host.contains(char::is_whitespace)
         }
@@ -143,6 +216,11 @@ fn looks_like_host_port(argument: &str) -> bool {
 /// Turns what the user typed into the URL to request: adds `http://` and the
 /// CPU endpoint to a bare `host:port`, and `seconds` where Go expects it.
 pub fn plan_url(argument: &str, seconds: Option<u64>) -> Result<Target, Error> {
+    plan_url_for(argument, seconds, Wanted::Any)
+}
+
+/// [`plan_url`], a bare `host:port` getting the endpoint `wanted` means.
+fn plan_url_for(argument: &str, seconds: Option<u64>, wanted: Wanted) -> Result<Target, Error> {
     let (text, insecure) = match argument.strip_prefix("https+insecure://") {
         Some(rest) => (format!("https://{rest}"), true),
         None if argument.contains("://") => (argument.to_owned(), false),
@@ -159,7 +237,7 @@ pub fn plan_url(argument: &str, seconds: Option<u64>) -> Result<Target, Error> {
         });
     }
     if url.path() == "/" || url.path().is_empty() {
-        url.set_path("/debug/pprof/profile");
+        url.set_path(wanted.default_path());
     }
     let (seconds, delta) = collection_seconds(&mut url, seconds);
     Ok(Target {
@@ -248,6 +326,61 @@ mod tests {
     fn url(argument: &str, seconds: Option<u64>) -> (String, Option<u64>, bool) {
         let t = plan_url(argument, seconds).unwrap();
         (t.url.to_string(), t.seconds, t.delta)
+    }
+
+    fn url_for(argument: &str, wanted: Wanted) -> Result<String, String> {
+        match resolve_for(&[argument.to_owned()], None, wanted) {
+            Ok((_, sources)) => match &sources[..] {
+                [Source::Url(target)] => Ok(target.url.to_string()),
+                other => panic!("{argument}: not one URL: {other:?}"),
+            },
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_memory_sample_type_means_the_heap_endpoint() {
+        let heap = "http://h:8080/debug/pprof/heap";
+        assert_eq!(url_for("h:8080", Wanted::Memory).unwrap(), heap);
+        assert_eq!(url_for("http://h:8080", Wanted::Memory).unwrap(), heap);
+        assert_eq!(url_for("http://h:8080/", Wanted::Memory).unwrap(), heap);
+        assert_eq!(Wanted::of("alloc_space"), Wanted::Memory);
+        assert_eq!(Wanted::of("inuse_objects"), Wanted::Memory);
+        assert_eq!(Wanted::of("cpu"), Wanted::Any);
+        // A path the user gave is kept, as long as it can answer.
+        assert_eq!(
+            url_for("h:8080/debug/pprof/allocs", Wanted::Memory).unwrap(),
+            "http://h:8080/debug/pprof/allocs"
+        );
+        assert_eq!(
+            url_for("h:8080", Wanted::Any).unwrap(),
+            "http://h:8080/debug/pprof/profile?seconds=30"
+        );
+    }
+
+    #[test]
+    fn the_cpu_profile_is_refused_for_other_sample_types_before_collecting() {
+        let error = url_for("h:8080/debug/pprof/profile", Wanted::Memory).unwrap_err();
+        assert!(error.contains("/debug/pprof/heap"), "{error}");
+        // Blocking types are in two profiles: the user must say which.
+        let error = url_for("h:8080", Wanted::Blocking).unwrap_err();
+        assert!(
+            error.contains("/debug/pprof/block or /debug/pprof/mutex"),
+            "{error}"
+        );
+        assert!(url_for("h:8080/debug/pprof/mutex", Wanted::Blocking).is_ok());
+    }
+
+    #[test]
+    fn a_port_alone_means_localhost() {
+        assert_eq!(
+            url_for(":8080", Wanted::Any).unwrap(),
+            "http://localhost:8080/debug/pprof/profile?seconds=30"
+        );
+        assert_eq!(
+            url_for(":6060/debug/pprof/heap", Wanted::Any).unwrap(),
+            "http://localhost:6060/debug/pprof/heap"
+        );
     }
 
     #[test]

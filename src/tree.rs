@@ -705,7 +705,7 @@ mod tests {
             ("main;f (inline);k", 4),
             ("main;e", 5),
             ("main", 6),
-            ("[no stack]", 7),
+            ("[no-stack]", 7),
             ("main;f;a", 8),
             ("main;zero", 0),
         ];

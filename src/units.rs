@@ -36,6 +36,15 @@ fn unit_kind(unit: &str) -> UnitKind {
     }
 }
 
+/// `noun` (a plural: `goroutines`, `objects`) as it goes with `count`:
+/// singular for one.
+pub fn noun_for(count: i64, noun: &str) -> &str {
+    match count.unsigned_abs() {
+        1 => noun.strip_suffix('s').unwrap_or(noun),
+        _ => noun,
+    }
+}
+
 /// True when values of this unit are amounts of memory.
 pub fn is_memory(unit: &str) -> bool {
     matches!(unit_kind(unit), UnitKind::Bytes(_))

@@ -175,8 +175,10 @@ fn tooltips_speak_human_units() {
         assert_eq!(said, want, "{name} {flags:?}");
     }
 
+    /// `1 goroutine`, `2 goroutines`, never `1 goroutines`.
     fn count(noun: &str) -> String {
-        format!(r"\([\d,]+ {noun}, [\d.]+%\)$")
+        let one = noun.trim_end_matches('s');
+        format!(r"\((1 {one}|([02-9]|[\d,]{{2,}}) {noun}), [\d.]+%\)$")
     }
 }
 
@@ -487,4 +489,202 @@ fn completions_and_man_page_come_from_the_real_options() {
     assert!(page.contains("sample\\-index"), "options documented");
     let (_dir, output) = torch(&["completions", "tcsh"]);
     assert!(failure(&output).contains("unknown shell"));
+}
+
+/// Runs torch with its standard output already closed by the reader, as
+/// `torch … | head -c1` leaves it once `head` has had its byte.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_torch"))
+        .current_dir(dir.path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("torch runs");
+    // The reader goes away before torch has written anything.
+    drop(child.stdout.take());
+    child.wait_with_output().expect("torch exits")
+}
+
+#[test]
+fn a_closed_pipe_is_never_an_error() {
+    let heap = heap();
+    let runs: [&[&str]; 9] = [
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["completions", "elvish"],
+        &["completions", "powershell"],
+        &["man"],
+        &["-r", &heap],
+        &["-p", &heap],
+        &["--top", &heap],
+    ];
+    for args in runs {
+        let output = with_closed_stdout(args);
+        assert!(
+            output.status.success() && output.stderr.is_empty(),
+            "{args:?}: {:?}, stderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn pprof_flags_torch_lacks_say_so_instead_of_being_misread() {
+    let heap = heap();
+    // `-http` used to be read as `-h`: help, exit 0, nothing written.
+    let (dir, output) = torch(&["-http=:8080", &heap]);
+    let message = failure(&output);
+    assert!(message.contains("go tool pprof -http=:8080"), "{message}");
+    assert!(fs::read_dir(dir.path()).unwrap().next().is_none());
+    for flag in ["-web", "-svg", "-list=main", "-nodefraction=0.1", "-traces"] {
+        let (_dir, output) = torch(&[flag, &heap]);
+        let message = failure(&output);
+        assert!(
+            message.contains(flag.split('=').next().unwrap()),
+            "{flag}: {message}"
+        );
+        assert!(message.contains("pprof"), "{flag}: {message}");
+    }
+    // Short clusters and help still work.
+    let (_dir, output) = torch(&["-h"]);
+    assert!(success(&output).contains("Usage"));
+}
+
+#[test]
+fn torch_flags_take_pprof_spellings() {
+    let heap = heap();
+    let raw = svg_free_raw(&["-r", &heap]);
+    assert_eq!(svg_free_raw(&["-raw", &heap]), raw, "-raw");
+    assert_eq!(
+        svg_free_raw(&["-seconds", "2", "-r", &heap]),
+        raw,
+        "-seconds 2"
+    );
+    assert_eq!(
+        svg_free_raw(&["-seconds=2", "-r", &heap]),
+        raw,
+        "-seconds=2"
+    );
+    let alloc = svg_free_raw(&["-alloc_space", "-r", &heap]);
+    assert_ne!(alloc, raw);
+    assert_eq!(svg_free_raw(&["-alloc_space=true", "-r", &heap]), alloc);
+    assert_eq!(svg_free_raw(&["-alloc_space=1", "-r", &heap]), alloc);
+    assert_eq!(svg_free_raw(&["-alloc_space=false", "-r", &heap]), raw);
+    let (_dir, output) = torch(&["-alloc_space=maybe", "-r", &heap]);
+    assert!(failure(&output).contains("switch"));
+    // -nodecount N is --top N; -output is -f.
+    let (_dir, output) = torch(&["-nodecount", "3", &heap]);
+    let table = success(&output);
+    let rows = table.lines().skip_while(|l| !l.contains("flat%")).skip(1);
+    assert_eq!(rows.count(), 3, "{table}");
+    let (dir, output) = torch(&["-output", "out.svg", &heap]);
+    success(&output);
+    assert!(dir.path().join("out.svg").exists());
+}
+
+fn svg_free_raw(args: &[&str]) -> String {
+    let (dir, output) = torch(args);
+    assert!(!dir.path().join("torch.svg").exists(), "{args:?}");
+    success(&output)
+}
+
+#[test]
+fn a_sample_type_with_output_dir_says_it_does_not_apply() {
+    let heap = heap();
+    for flag in ["-alloc_space", "--sample-index=alloc_space"] {
+        let (_dir, output) = torch(&[flag, "--output-dir", "out", &heap]);
+        let message = failure(&output);
+        assert!(message.contains(flag), "{message}");
+        assert!(message.contains("every sample type"), "{message}");
+        if flag.starts_with("-alloc") {
+            assert!(!message.contains("sample-index"), "{message}");
+        }
+    }
+}
+
+#[test]
+fn outputs_that_are_directories_or_files_say_so() {
+    let heap = heap();
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("flame")).unwrap();
+    fs::write(dir.path().join("afile"), "keep").unwrap();
+    for target in ["flame/", "flame"] {
+        let output = torch_in(dir.path(), &["-f", target, &heap]);
+        let message = failure(&output);
+        assert!(message.contains("is a directory"), "{target}: {message}");
+    }
+    let output = torch_in(dir.path(), &["-f", "missing/", &heap]);
+    assert!(failure(&output).contains("names a directory"));
+    let output = torch_in(dir.path(), &["--output-dir", "afile", &heap]);
+    let message = failure(&output);
+    assert!(message.contains("is a file, not a directory"), "{message}");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("afile")).unwrap(),
+        "keep"
+    );
+}
+
+#[test]
+fn flags_that_would_be_ignored_are_refused() {
+    let heap = heap();
+    for args in [
+        vec!["--cum", heap.as_str()],
+        vec!["-p", "--top", heap.as_str()],
+        vec!["-r", "--top", heap.as_str()],
+        vec!["-p", "-f", "x.svg", heap.as_str()],
+        vec!["-r", "-f", "x.svg", heap.as_str()],
+    ] {
+        let (dir, output) = torch(&args);
+        usage_error(&output);
+        assert!(
+            fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_memory_sample_type_fails_before_collecting_a_cpu_profile() {
+    // Port 1 on localhost: nothing would answer, so only an error that
+    // comes before any request can be this fast and this specific.
+    let (_dir, output) = torch(&["-alloc_space", "-t", "3", "127.0.0.1:1/debug/pprof/profile"]);
+    let message = failure(&output);
+    assert!(message.contains("/debug/pprof/heap"), "{message}");
+    assert!(!message.contains("connection"), "{message}");
+}
+
+#[test]
+fn samples_without_a_stack_sort_by_their_count_and_read_well() {
+    // Go's text format allows a sample without a stack (`1 @`); such
+    // samples are rare in real profiles, so this one is written here.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("goroutine.txt");
+    fs::write(
+        &profile,
+        "goroutine profile: total 4\n3 @ 0x2 0x3\n#\t0x2\tmain.f+0x1\t/src/main.go:3\n\
+         #\t0x3\tmain.main+0x1\t/src/main.go:9\n\n1 @\n",
+    )
+    .unwrap();
+    let output = torch_in(dir.path(), &["-r", "goroutine.txt"]);
+    let folded = success(&output);
+    let line = folded
+        .lines()
+        .find(|line| line.starts_with(torch::fold::NO_STACK_FRAME))
+        .unwrap_or_else(|| panic!("no line without a stack in {folded}"));
+    // `sort -k2 -n`, as the README shows, reads the second field.
+    assert_eq!(line, format!("{} 1", torch::fold::NO_STACK_FRAME));
+    let output = torch_in(dir.path(), &["-p", "goroutine.txt"]);
+    let svg = success(&output);
+    assert!(
+        svg.contains("1 goroutine,")
+            || svg.contains("1 goroutine)")
+            || svg.contains("1 goroutine "),
+        "singular"
+    );
+    assert!(!svg.contains("1 goroutines"), "no '1 goroutines'");
 }

@@ -178,6 +178,20 @@ pub fn failure(output: &Output) -> String {
     stderr
 }
 
+/// Asserts a run was refused for its arguments, as clap refuses them:
+/// exit 2, no panic, an `error:` with the usage after it.
+pub fn usage_error(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "expected exit 2, stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
 /// One frame of an inferno SVG.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
@@ -344,7 +358,7 @@ fn clean(name: &str) -> String {
     torch::fold::clean_frame_name(name).into_owned()
 }
 
-/// The folded text without torch's `[no stack]` line, and that line's value.
+/// The folded text without torch's `[no-stack]` line, and that line's value.
 pub fn split_no_stack(folded: &torch::fold::Folded) -> (String, i64) {
     let mut text = String::new();
     let mut no_stack = 0;

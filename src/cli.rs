@@ -540,9 +540,11 @@ where
         let (flag, switched_off) = match flag.split_once('=') {
             Some((name, value)) if is_switch(name, &longs) => match parse_go_bool(value) {
                 Some(on) => (name, !on),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "{text}: {name} is a switch; give it alone, or as {name}=true or {name}=false"
-                )),
+                ))
+                }
             },
             _ => (flag, false),
         };

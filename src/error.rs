@@ -33,6 +33,12 @@ pub enum Error {
     },
     #[error("{}: is an executable, not a profile; give the profile after it: torch {} PROFILE", .path.display(), .path.display())]
     BinaryWithoutProfile { path: PathBuf },
+    #[error(
+        "{}: looks like an executable, not a profile; name the binary first \
+         (torch {} {})",
+        .path.display(), .path.display(), .profile
+    )]
+    BinaryNotFirst { path: PathBuf, profile: String },
     #[error("{input}: cannot draw the flame graph")]
     Render {
         input: String,

@@ -75,10 +75,9 @@ pub fn fetch(target: &Target, options: &FetchOptions, max_size: u64) -> Result<V
     for header in &options.headers {
         request = request.header(&header.name, &header.value);
     }
-    let https = target.url.scheme() == "https";
     let response = request
         .send()
-        .map_err(|e| fail(describe(&e, timeout, https)))?;
+        .map_err(|e| fail(describe(&e, timeout, target)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(fail(status_message(response)));
@@ -218,8 +217,22 @@ fn timeout_message(timeout: Duration) -> String {
     )
 }
 
+/// Whether a failed TLS handshake met a plain-HTTP server: its answer is
+/// not a TLS record at all.
+fn speaks_plain_http(chain: &str) -> bool {
+    [
+        "invalidcontenttype",
+        "corrupt message",
+        "wrong version number",
+        "invalidmessage",
+    ]
+    .iter()
+    .any(|sign| chain.contains(sign))
+}
+
 /// Explains a failed request.
-fn describe(error: &reqwest::Error, timeout: Duration, https: bool) -> String {
+fn describe(error: &reqwest::Error, timeout: Duration, target: &Target) -> String {
+    let https = target.url.scheme() == "https";
     if error.is_timeout() {
         return timeout_message(timeout);
     }
@@ -242,6 +255,14 @@ fn describe(error: &reqwest::Error, timeout: Duration, https: bool) -> String {
         "connection refused: is the service running, is net/http/pprof imported, and is the port right?".into()
     } else if all.contains("dns error") || all.contains("failed to lookup address") {
         format!("cannot resolve the host name ({innermost})")
+    } else if https && speaks_plain_http(&all) {
+        let mut plain = target.clone();
+        plain.insecure = false;
+        let _ = plain.url.set_scheme("http");
+        format!(
+            "the server answered in plain HTTP, not TLS: use {}",
+            plain.display()
+        )
     } else if https && error.is_connect() {
         // Past TCP, an https connection can only fail in the TLS handshake.
         format!("TLS handshake failed: {innermost} (https+insecure:// skips certificate checks)")

@@ -279,6 +279,10 @@ pub(crate) fn load(
     })?;
     if let Some(path) = save_to {
         save(path, &raws, &profile)?;
+        // A hunt's saved steps are told in its summary.
+        if config.hunt.is_none() {
+            progress::wrote(config.quiet, &format!("{} (the profile)", path.display()));
+        }
     }
     prepare(&mut profile, config, &names.join(", "))?;
     Ok(Loaded {

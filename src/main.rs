@@ -8,6 +8,22 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Ctrl-C ends torch at once (nothing is written until the end, and then
+/// through a temporary file), but not silently: a progress line on a
+/// terminal is cleared, "interrupted" said, and the exit code is the
+/// shell's for SIGINT.
+fn on_interrupt_say_so() {
+    let _ = ctrlc::set_handler(|| {
+        use std::io::{IsTerminal, Write};
+        let mut stderr = std::io::stderr().lock();
+        if stderr.is_terminal() {
+            let _ = write!(stderr, "\r\x1b[2K");
+        }
+        let _ = writeln!(stderr, "torch: interrupted");
+        std::process::exit(130);
+    });
+}
+
 /// Returns freed pages to the system at once rather than after mimalloc's
 /// default 10 ms: a profile's samples are freed just before the graph is
 /// drawn, and without this both would count towards the peak memory.
@@ -20,6 +36,7 @@ fn configure_allocator() {
 
 fn main() -> ExitCode {
     configure_allocator();
+    on_interrupt_say_so();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(extra) = torch::cli::extra_command(&args) {
         let written = extra.and_then(|extra| {

@@ -90,6 +90,14 @@ fn draw_until(stop: &AtomicBool, what: &str, seconds: u64) {
     }
 }
 
+/// Says on standard error what a run wrote (`wrote torch.svg (cpu, 2.75 s
+/// total)`), unless `quiet`; standard output stays for the results.
+pub fn wrote(quiet: bool, what: &str) {
+    if !quiet {
+        eprintln!("torch: wrote {what}");
+    }
+}
+
 /// Prints a warning: something went wrong that did not stop the run.
 pub fn warn(message: &str) {
     eprintln!("torch: warning: {message}");

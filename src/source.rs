@@ -153,11 +153,36 @@ pub fn resolve_for(
             rest = tail;
         }
     }
+    // A binary anywhere else is a mistake in the order, not a profile.
+    if let Some(misplaced) = rest
+        .iter()
+        .skip(usize::from(binary.is_none()))
+        .find(|argument| is_executable(Path::new(argument)))
+    {
+        return Err(Error::BinaryNotFirst {
+            path: PathBuf::from(misplaced),
+            profile: arguments[0].clone(),
+        });
+    }
     let sources = rest
         .iter()
         .map(|argument| classify_for(argument, seconds, wanted))
         .collect::<Result<_, _>>()?;
     Ok((binary, sources))
+}
+
+/// Whether `path` is an executable of any platform Go builds for: ELF,
+/// Mach-O (thin or universal) or PE.
+fn is_executable(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    let read = fs::File::open(path).and_then(|mut file| file.read_exact(&mut magic));
+    read.is_ok()
+        && (magic == *b"\x7fELF"
+            || matches!(
+                u32::from_be_bytes(magic),
+                0xfeed_facf | 0xcffa_edfe | 0xfeed_face | 0xcefa_edfe | 0xcafe_babe
+            )
+            || magic.starts_with(b"MZ"))
 }
 
 /// A URL when it has a scheme, or is `host:port[/path]` (or `:port`, for
@@ -186,6 +211,14 @@ fn classify_for(argument: &str, seconds: Option<u64>, wanted: Wanted) -> Result<
 /// another profile: the collection would take its whole time for nothing.
 fn check_endpoint(target: &Target, wanted: Wanted) -> Result<(), Error> {
     let endpoint = target.url.path().rsplit('/').next().unwrap_or_default();
+    if endpoint == "trace" {
+        return Err(Error::BadUrl {
+            url: target.display(),
+            reason: "an execution trace, which is not a profile; `go tool trace` reads it \
+                     (save it with curl first)"
+                .into(),
+        });
+    }
     let instead = match (endpoint, wanted) {
         ("profile", Wanted::Memory) => "/debug/pprof/heap (or /debug/pprof/allocs)",
         ("profile", Wanted::Blocking) => "/debug/pprof/block or /debug/pprof/mutex",

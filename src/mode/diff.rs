@@ -40,7 +40,23 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
     if config.raw {
         return output::stream_stdout(|out| diff::write_diff(&difference, out));
     }
-    draw(&difference, &options, &input, &config.output)
+    draw(&difference, &options, &input, &config.output)?;
+    if let Destination::File(path) = &config.output {
+        let what = format!("{} ({})", path.display(), change_summary(&difference));
+        crate::progress::wrote(config.quiet, &what);
+    }
+    Ok(())
+}
+
+/// `alloc_space, 12.5 MB → 14.1 MB`: the sample type and both totals.
+pub(crate) fn change_summary(difference: &Diff) -> String {
+    let unit = &difference.sample_type.unit;
+    format!(
+        "{}, {} → {}",
+        difference.sample_type.name,
+        crate::units::human(difference.total_before, unit),
+        crate::units::human(difference.total_after, unit)
+    )
 }
 
 /// A comparison of the configured sample type with `new` folded in; for

@@ -23,9 +23,16 @@ pub(crate) fn run(mut loaded: Loaded, config: &Config) -> Result<(), Error> {
     let options = crate::drawing_options(config, &loaded);
     let program = crate::program_for(&loaded, config);
     let svg = draw(&tree, &measure, config, &options, &program, &input)?;
+    let total = crate::units::human(measure.total(&tree), &measure.sample_type.unit);
     crate::discard(tree);
     crate::discard(loaded);
-    output::write(&config.output, &svg)
+    output::write(&config.output, &svg)?;
+    if let output::Destination::File(path) = &config.output {
+        let sample_type = &measure.sample_type.name;
+        let what = format!("{} ({sample_type}, {total} total)", path.display());
+        crate::progress::wrote(config.quiet, &what);
+    }
+    Ok(())
 }
 
 /// Renders the SVG, loading and saving the consistent palette when asked.

@@ -65,6 +65,15 @@ pub fn run(config: &Config, hunt: &Hunt) -> Result<(), Error> {
             Some(_) => previous = Some(current),
         }
     }
+    let what = format!(
+        "{}: {} profiles ({stem}-N.pb.gz), {} differential graphs ({stem}-diff-N-M.svg) \
+         and {}",
+        directory.display(),
+        hunt.count,
+        hunt.count - 1,
+        last_vs_first.display()
+    );
+    crate::progress::wrote(config.quiet, &what);
     Ok(())
 }
 

@@ -75,7 +75,19 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
     output::write(
         &output::Destination::File(directory.join("summary.md")),
         summary.as_bytes(),
-    )
+    )?;
+    let graphs = drawn
+        .iter()
+        .flat_map(|profile| &profile.graphs)
+        .filter(|graph| graph.file.is_some())
+        .count();
+    let plural = if graphs == 1 { "" } else { "s" };
+    let what = format!(
+        "{}: {graphs} flame graph{plural}, index.html and summary.md",
+        directory.display()
+    );
+    crate::progress::wrote(config.quiet, &what);
+    Ok(())
 }
 
 /// Draws each sample type of one profile; a type whose values are all

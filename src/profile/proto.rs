@@ -150,6 +150,17 @@ fn gunzip(bytes: &[u8], max_size: u64) -> Result<Vec<u8>, DecodeError> {
 /// profile), to say what it is instead of a confusing wire-format error.
 fn sniff_text(data: &[u8]) -> Option<DecodeError> {
     let head = &data[..data.len().min(512)];
+    // An execution trace (`/debug/pprof/trace`, `go test -trace`) starts
+    // with `go 1.NN trace` and then binary data.
+    if head.starts_with(b"go 1.")
+        && head
+            .get(..16)
+            .is_some_and(|h| h.windows(6).any(|w| w == b" trace"))
+    {
+        return Some(DecodeError::NotAProfile(
+            "a Go execution trace, which is not a profile; `go tool trace` reads it",
+        ));
+    }
     let text = std::str::from_utf8(head).ok().or_else(|| {
         // A multi-byte character may be cut at 512 bytes.
         let valid = std::str::from_utf8(head).err()?.valid_up_to();

@@ -688,3 +688,68 @@ fn samples_without_a_stack_sort_by_their_count_and_read_well() {
     );
     assert!(!svg.contains("1 goroutines"), "no '1 goroutines'");
 }
+
+#[test]
+fn says_what_it_wrote_on_stderr_unless_quiet() {
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    let (dir, output) = torch(&["-f", "g.svg", &cpu]);
+    assert!(success(&output).is_empty(), "stdout stays clean");
+    let total = expected("cpu").total("cpu");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("torch: wrote g.svg (cpu, ") && stderr.contains(" total)"),
+        "{stderr}"
+    );
+    // The total is pprof's, in the units the graph speaks.
+    let seconds = total as f64 / 1e9;
+    assert!(
+        stderr.contains(&format!("{seconds:.2} s")),
+        "{stderr} vs {seconds}"
+    );
+    assert!(dir.path().join("g.svg").exists());
+
+    let (_dir, output) = torch(&["-q", "-f", "g.svg", &cpu]);
+    success(&output);
+    assert!(output.stderr.is_empty(), "-q says nothing");
+
+    let (_dir, output) = torch(&["--output-dir", "out", &heap()]);
+    success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        stderr.trim_end(),
+        "torch: wrote out: 4 flame graphs, index.html and summary.md"
+    );
+
+    let leak = |n: u32| path_str(&profile_path(&format!("leak-{n}"))).to_owned();
+    let (_dir, output) = torch(&["--base", &leak(1), "-f", "d.svg", &leak(3)]);
+    success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stderr.starts_with("torch: wrote d.svg (inuse_space, "),
+        "{stderr}"
+    );
+    assert!(stderr.contains(" → "), "{stderr}");
+
+    // Printing to stdout is its own report.
+    let (_dir, output) = torch(&["-p", &cpu]);
+    success(&output);
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn a_binary_after_the_profile_is_named_as_misplaced() {
+    let binary = bench_binary();
+    let binary = path_str(&binary);
+    let mem = path_str(&profile_path("bench-mem")).to_owned();
+    let (_dir, output) = torch(&[&mem, binary]);
+    let message = failure(&output);
+    assert!(message.contains("looks like an executable"), "{message}");
+    assert!(
+        message.contains(&format!("torch {binary} {mem}")),
+        "{message}"
+    );
+    // The right order works.
+    let (_dir, output) = torch(&["-r", binary, &mem]);
+    success(&output);
+}

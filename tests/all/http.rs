@@ -324,36 +324,37 @@ fn progress_bar_on_a_terminal() {
 }
 
 #[test]
-fn ctrl_c_during_collection_leaves_no_output() {
+fn ctrl_c_during_collection_says_so_and_leaves_no_output() {
+    let _turn = cpu_turn();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_torch"))
-        .args([
-            "-q",
-            "-t",
-            "20",
-            "-f",
-            "out.svg",
-            &url("/debug/pprof/profile"),
-        ])
+        .args(["-t", "20", "-f", "out.svg", &url("/debug/pprof/profile")])
         .current_dir(dir.path())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    thread::sleep(Duration::from_millis(700));
+    // Off a terminal, torch says once that it is collecting: from then
+    // on it is waiting for the server, the moment to interrupt it.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("collecting"), "{line}");
     let interrupted = Instant::now();
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = interrupted + Duration::from_secs(3);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "torch did not stop on Ctrl-C");
-        thread::sleep(Duration::from_millis(20));
-    };
-    assert!(!exit.success());
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let exit = child.wait().unwrap();
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(10),
+        "torch did not stop on Ctrl-C"
+    );
+    // The shell's code for SIGINT, and a word rather than silence.
+    assert_eq!(exit.code(), Some(130), "{exit:?}");
+    assert_eq!(rest, "torch: interrupted\n");
     let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "nothing written: {left:?}");
 }
@@ -537,7 +538,12 @@ fn tls_to_a_plain_http_server_fails_clearly() {
     let addr = misbehaving(1, |s, _| reply(s, "400 Bad Request", "", b""));
     let source = format!("https://{addr}/debug/pprof/heap");
     let (_dir, output) = torch(&["-q", "--timeout", "5", &source]);
-    assert!(failure(&output).contains("TLS handshake failed"));
+    let message = failure(&output);
+    assert!(message.contains("plain HTTP, not TLS"), "{message}");
+    assert!(
+        message.contains(&format!("use http://{addr}/")),
+        "{message}"
+    );
 }
 
 #[test]
@@ -703,4 +709,73 @@ fn an_interrupted_hunt_keeps_what_it_collected() {
     }
     let svg = fs::read_to_string(dir.path().join("torch.svg")).unwrap();
     assert!(svg.trim_end().ends_with("</svg>"), "complete, not cut off");
+}
+
+/// The body of a plain GET to the Go test server (HTTP/1.0: the body ends
+/// with the connection).
+fn get_from_server(path: &str) -> Vec<u8> {
+    let mut stream = TcpStream::connect(&server().addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n",
+        server().addr
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let body = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response");
+    response.split_off(body + 4)
+}
+
+#[test]
+fn an_execution_trace_is_named_as_one() {
+    // The URL is refused before anything is fetched…
+    let (_dir, output) = torch(&["-q", &url("/debug/pprof/trace?seconds=1")]);
+    let message = failure(&output);
+    assert!(
+        message.contains("execution trace") && message.contains("go tool trace"),
+        "{message}"
+    );
+    // …and a trace saved to a file is recognised when read.
+    let trace = get_from_server("/debug/pprof/trace?seconds=1");
+    assert!(trace.starts_with(b"go 1."), "a real trace");
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("trace.out"), &trace).unwrap();
+    let output = torch_in(dir.path(), &["trace.out"]);
+    let message = failure(&output);
+    assert!(
+        message.contains("trace.out") && message.contains("go tool trace"),
+        "{message}"
+    );
+}
+
+#[test]
+fn https_insecure_against_plain_http_suggests_http() {
+    let addr = &server().addr;
+    let (_dir, output) = torch(&[
+        "-q",
+        "--timeout",
+        "5",
+        &format!("https+insecure://{addr}/debug/pprof/heap"),
+    ]);
+    let message = failure(&output);
+    assert!(message.contains(&format!("http://{addr}")), "{message}");
+}
+
+#[test]
+fn memstats_asks_a_url_for_the_text_profile_itself() {
+    for source in [url("/debug/pprof/heap"), server().addr.clone()] {
+        let (_dir, output) = torch(&["-q", "--memstats", &source]);
+        let summary = success(&output);
+        assert!(
+            summary.contains("HeapAlloc") && summary.contains("HeapInuse"),
+            "{source}: {summary}"
+        );
+    }
 }

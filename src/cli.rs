@@ -13,6 +13,7 @@ use crate::filter::Filters;
 use crate::fold::{FoldOptions, SampleSelection};
 use crate::output::Destination;
 use crate::render::{RenderOptions, PALETTES};
+use crate::tags;
 use crate::{Config, Hunt, TopRequest};
 
 /// Sample-type shortcuts pprof accepts as flags, each naming a sample type.
@@ -129,6 +130,43 @@ pub struct Args {
     /// Cut stacks below the frame matching this regex.
     #[arg(long = "prune-from", value_name = "REGEX", value_parser = parse_regex)]
     pub prune_from: Option<regex::Regex>,
+
+    /// Keep only samples whose labels match [KEY=]REGEX[,REGEX…] or a
+    /// numeric range like bytes=1kb:64kb (pprof's -tagfocus).
+    #[arg(long, value_name = "[KEY=]SPEC", value_parser = tags::TagFilter::parse)]
+    pub tagfocus: Option<tags::TagFilter>,
+
+    /// Drop samples whose labels match, as --tagfocus reads them.
+    #[arg(long, value_name = "[KEY=]SPEC", value_parser = tags::TagFilter::parse)]
+    pub tagignore: Option<tags::TagFilter>,
+
+    /// Keep only labels whose key matches this regex.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub tagshow: Option<regex::Regex>,
+
+    /// Drop labels whose key matches this regex.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub taghide: Option<regex::Regex>,
+
+    /// Make these labels frames at the root, first key outermost
+    /// (KEY[,KEY…]; pprof's -tagroot): one graph split by, say, op.
+    #[arg(
+        long = "tag-root",
+        alias = "tagroot",
+        value_name = "KEYS",
+        value_delimiter = ','
+    )]
+    pub tag_root: Vec<String>,
+
+    /// Make these labels frames at the leaves, last key innermost
+    /// (pprof's -tagleaf).
+    #[arg(
+        long = "tag-leaf",
+        alias = "tagleaf",
+        value_name = "KEYS",
+        value_delimiter = ','
+    )]
+    pub tag_leaf: Vec<String>,
 
     /// Keep frames the profile's own drop_frames would remove (pprof's allocator frames).
     #[arg(long = "all-frames")]
@@ -359,6 +397,12 @@ impl Args {
                 show: self.show,
                 show_from: self.show_from,
                 prune_from: self.prune_from,
+                tag_focus: self.tagfocus,
+                tag_ignore: self.tagignore,
+                tag_show: self.tagshow,
+                tag_hide: self.taghide,
+                tag_root: nonempty(self.tag_root),
+                tag_leaf: nonempty(self.tag_leaf),
             },
             fold: FoldOptions {
                 selection,
@@ -435,6 +479,11 @@ fn pprof_value_flag(flag: &str) -> Option<String> {
             None => long,
         }
     })
+}
+
+/// Keys as given, without the empty ones `a,,b` or a trailing comma make.
+fn nonempty(keys: Vec<String>) -> Vec<String> {
+    keys.into_iter().filter(|key| !key.is_empty()).collect()
 }
 
 /// go-torch's `--url` + `--suffix`: the suffix replaces the URL's path;

@@ -7,6 +7,7 @@
 use regex::Regex;
 
 use crate::profile::{Line, Location, Profile};
+use crate::tags::{self, TagFilter};
 
 /// The filters a run asks for; all empty by default.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +24,18 @@ pub struct Filters {
     pub show_from: Option<Regex>,
     /// Cut stacks below (leafward of) the leaf-most matching frame.
     pub prune_from: Option<Regex>,
+    /// Keep only samples whose labels match (see [`crate::tags`]).
+    pub tag_focus: Option<TagFilter>,
+    /// Drop samples whose labels match.
+    pub tag_ignore: Option<TagFilter>,
+    /// Keep only labels whose key matches.
+    pub tag_show: Option<Regex>,
+    /// Drop labels whose key matches.
+    pub tag_hide: Option<Regex>,
+    /// Label keys made frames above each stack, outermost first.
+    pub tag_root: Vec<String>,
+    /// Label keys made frames below each stack, innermost last.
+    pub tag_leaf: Vec<String>,
 }
 
 impl PartialEq for Filters {
@@ -35,10 +48,16 @@ impl PartialEq for Filters {
                 &f.show,
                 &f.show_from,
                 &f.prune_from,
+                &f.tag_show,
+                &f.tag_hide,
             ]
             .map(|r| r.as_ref().map(|r| r.as_str().to_owned()))
         };
         text(self) == text(other)
+            && self.tag_focus == other.tag_focus
+            && self.tag_ignore == other.tag_ignore
+            && self.tag_root == other.tag_root
+            && self.tag_leaf == other.tag_leaf
     }
 }
 
@@ -48,10 +67,23 @@ impl Filters {
     }
 }
 
-/// Applies `filters` to `profile`; returns a note for each filter that
+/// Applies `filters` to `profile`, in pprof's order: label frames, names,
+/// show-from, labels, prune-from; returns a note for each filter that
 /// matched nothing, as pprof warns.
 pub fn apply(profile: &mut Profile, filters: &Filters) -> Vec<String> {
     let mut unmatched = Vec::new();
+    let (rooted, leafed) = tags::add_label_frames(profile, &filters.tag_root, &filters.tag_leaf);
+    for (matched, option, keys) in [
+        (rooted, "tag-root", &filters.tag_root),
+        (leafed, "tag-leaf", &filters.tag_leaf),
+    ] {
+        if !matched && !keys.is_empty() {
+            unmatched.push(format!(
+                "--{option} {:?}: no sample has the label",
+                keys.join(",")
+            ));
+        }
+    }
     let mut note = |matched: bool, option: &str, re: &Option<Regex>| {
         if let (false, Some(re)) = (matched, re) {
             unmatched.push(format!("--{option} {:?} matched no frame", re.as_str()));
@@ -66,9 +98,23 @@ pub fn apply(profile: &mut Profile, filters: &Filters) -> Vec<String> {
         let matched = show_from(profile, re);
         note(matched, "show-from", &filters.show_from);
     }
+    let (tag_focus, tag_ignore) = (filters.tag_focus.as_ref(), filters.tag_ignore.as_ref());
+    let (focused, ignored) = tags::filter_samples(profile, tag_focus, tag_ignore);
+    let (tag_show, tag_hide) = (filters.tag_show.as_ref(), filters.tag_hide.as_ref());
+    let (shown, hidden) = tags::filter_labels(profile, tag_show, tag_hide);
     if let Some(re) = &filters.prune_from {
         let matched = prune_from(profile, re);
         note(matched, "prune-from", &filters.prune_from);
+    }
+    for (matched, option, text) in [
+        (focused, "tagfocus", tag_focus.map(TagFilter::as_str)),
+        (ignored, "tagignore", tag_ignore.map(TagFilter::as_str)),
+        (shown, "tagshow", tag_show.map(Regex::as_str)),
+        (hidden, "taghide", tag_hide.map(Regex::as_str)),
+    ] {
+        if let (false, Some(text)) = (matched, text) {
+            unmatched.push(format!("--{option} {text:?} matched no label"));
+        }
     }
     unmatched
 }

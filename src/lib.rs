@@ -25,6 +25,7 @@ pub mod progress;
 pub mod render;
 pub mod source;
 pub mod symbolize;
+pub mod tags;
 pub mod top;
 pub mod tree;
 pub mod units;

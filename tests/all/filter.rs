@@ -86,3 +86,53 @@ fn an_invalid_regex_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("invalid regular expression"), "{stderr}");
 }
+
+#[test]
+fn label_filters_and_frames_like_pprof() {
+    // The CPU fixture's goroutines carry worker=a|b and kind=tree labels.
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--tagfocus", "worker=a"], &["-tagfocus=worker=a"]),
+        (&["-tagfocus=worker=a,b"], &["-tagfocus=worker=a,b"]),
+        (&["--tagignore", "worker=b"], &["-tagignore=worker=b"]),
+        // Without a key, every regex must match some `key:value`.
+        (&["--tagfocus", "kind:tree"], &["-tagfocus=kind:tree"]),
+        (&["--tagfocus", "worker"], &["-tagfocus=worker"]),
+        (
+            &["--tagfocus", "worker=a", "--focus", "descend"],
+            &["-tagfocus=worker=a", "-focus=descend"],
+        ),
+        (&["--tag-root", "worker"], &["-tagroot=worker"]),
+        (&["-tagroot=worker,kind"], &["-tagroot=worker,kind"]),
+        (&["--tag-leaf", "kind,worker"], &["-tagleaf=kind,worker"]),
+        (
+            &["--tag-root", "worker", "--tagshow", "kind"],
+            &["-tagroot=worker", "-tagshow=kind"],
+        ),
+    ];
+    for (torch_args, pprof_args) in cases {
+        compare("cpu", "cpu", "nanoseconds", torch_args, pprof_args);
+    }
+    // The heap fixture's samples carry a numeric `bytes` label.
+    for (torch_args, pprof_args) in [
+        (
+            &["--tagfocus", "bytes=1kb:64kb"][..],
+            &["-tagfocus=bytes=1kb:64kb"][..],
+        ),
+        (&["--tagfocus", ":512b"], &["-tagfocus=:512b"]),
+        (&["--tagignore", "bytes=16kb:"], &["-tagignore=bytes=16kb:"]),
+        (&["--tag-leaf", "bytes"], &["-tagleaf=bytes"]),
+    ] {
+        compare("heap", "alloc_space", "bytes", torch_args, pprof_args);
+    }
+}
+
+#[test]
+fn a_label_filter_that_matches_nothing_is_said() {
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    let (_dir, output) = torch(&["-r", "--tagfocus", "worker=nobody", &cpu]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stderr.contains("tagfocus") && stderr.contains("matched no"),
+        "{stderr}"
+    );
+}

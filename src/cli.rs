@@ -424,6 +424,7 @@ impl Args {
                 short: self.short,
                 source: None,
                 collected: None,
+                unfiltered: None,
             },
             module: self.module,
             output_dir: self.output_dir,

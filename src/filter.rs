@@ -67,6 +67,75 @@ impl Filters {
     }
 }
 
+/// A profile's totals before its filters, to say what share is left.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Unfiltered {
+    /// Per sample type: the sum of the values' sizes (pprof's total).
+    pub abs_sums: Vec<i64>,
+    /// The summed event counts (sample type 0), for means.
+    pub events: i64,
+    /// The filters, as the command line gave them (`focus=Hash`).
+    pub filters: String,
+}
+
+impl Unfiltered {
+    /// The totals of `profile`, about to be filtered by `filters`; `None`
+    /// when there are no filters.
+    pub fn of(profile: &Profile, filters: &Filters) -> Option<Unfiltered> {
+        let described = filters.describe();
+        if described.is_empty() {
+            return None;
+        }
+        let mut abs_sums = vec![0i64; profile.sample_types.len()];
+        let mut events = 0i64;
+        for sample in &profile.samples {
+            for (sum, value) in abs_sums.iter_mut().zip(&sample.values) {
+                *sum = sum.saturating_add(value.saturating_abs());
+            }
+            events = events.saturating_add(sample.values.first().copied().unwrap_or(0));
+        }
+        Some(Unfiltered {
+            abs_sums,
+            events,
+            filters: described,
+        })
+    }
+}
+
+impl Filters {
+    /// `focus=Hash, tagfocus=op=scan`: the filters set, as typed.
+    pub fn describe(&self) -> String {
+        let regexes = [
+            ("focus", &self.focus),
+            ("ignore", &self.ignore),
+            ("hide", &self.hide),
+            ("show", &self.show),
+            ("show_from", &self.show_from),
+            ("prune_from", &self.prune_from),
+            ("tagshow", &self.tag_show),
+            ("taghide", &self.tag_hide),
+        ];
+        let mut parts: Vec<String> = regexes
+            .iter()
+            .filter_map(|(name, re)| re.as_ref().map(|re| format!("{name}={}", re.as_str())))
+            .collect();
+        for (name, filter) in [
+            ("tagfocus", &self.tag_focus),
+            ("tagignore", &self.tag_ignore),
+        ] {
+            if let Some(filter) = filter {
+                parts.push(format!("{name}={}", filter.as_str()));
+            }
+        }
+        for (name, keys) in [("tagroot", &self.tag_root), ("tagleaf", &self.tag_leaf)] {
+            if !keys.is_empty() {
+                parts.push(format!("{name}={}", keys.join(",")));
+            }
+        }
+        parts.join(", ")
+    }
+}
+
 /// Applies `filters` to `profile`, in pprof's order: label frames, names,
 /// show-from, labels, prune-from; returns a note for each filter that
 /// matched nothing, as pprof warns.

@@ -184,6 +184,7 @@ pub(crate) fn drawing_options(config: &Config, loaded: &Loaded) -> RenderOptions
     options.note = collection_note(&loaded.raws);
     options.source = Some(loaded.names.join(", "));
     options.collected = collection_time(&loaded.raws, &loaded.profile);
+    options.unfiltered = loaded.unfiltered.clone();
     options
 }
 
@@ -238,6 +239,8 @@ pub(crate) struct Loaded {
     pub(crate) raws: Vec<RawProfile>,
     pub(crate) names: Vec<String>,
     pub(crate) profile: Profile,
+    /// The totals before the command line's filters, if it has any.
+    pub(crate) unfiltered: Option<filter::Unfiltered>,
 }
 
 impl Loaded {
@@ -285,17 +288,22 @@ pub(crate) fn load(
             progress::wrote(config.quiet, &format!("{} (the profile)", path.display()));
         }
     }
-    prepare(&mut profile, config, &names.join(", "))?;
+    let unfiltered = prepare(&mut profile, config, &names.join(", "))?;
     Ok(Loaded {
         raws,
         names,
         profile,
+        unfiltered,
     })
 }
 
 /// What pprof does to a profile before any report: prune the profile's
 /// own drop_frames, then apply the name filters.
-pub(crate) fn prepare(profile: &mut Profile, config: &Config, input: &str) -> Result<(), Error> {
+pub(crate) fn prepare(
+    profile: &mut Profile,
+    config: &Config,
+    input: &str,
+) -> Result<Option<filter::Unfiltered>, Error> {
     if !config.all_frames {
         profile::remove_uninteresting(profile).map_err(|source| Error::FrameRegex {
             input: input.to_owned(),
@@ -304,10 +312,11 @@ pub(crate) fn prepare(profile: &mut Profile, config: &Config, input: &str) -> Re
     }
     profile.drop_frames = None;
     profile.keep_frames = None;
+    let unfiltered = filter::Unfiltered::of(profile, &config.filters);
     for note in filter::apply(profile, &config.filters) {
         progress::warn(&note);
     }
-    Ok(())
+    Ok(unfiltered)
 }
 
 /// How to fold for the command line; for `drawing`, with inlined frames

@@ -54,11 +54,12 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
         let mut profile = crate::decode(&raw, config.max_size)?;
         crate::name_addresses(&raw, &mut profile, config)?;
         let input = raw.origin.name();
-        crate::prepare(&mut profile, config, &input)?;
+        let unfiltered = crate::prepare(&mut profile, config, &input)?;
         loaded.push(Loaded {
             raws: vec![raw],
             names: vec![input],
             profile,
+            unfiltered,
         });
     }
     let stems = unique_stems(&sources);

@@ -136,3 +136,36 @@ fn a_label_filter_that_matches_nothing_is_said() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_filtered_graph_says_so_with_its_share_of_the_total() {
+    let cpu = path_str(&profile_path("cpu")).to_owned();
+    // What is left, by pprof's count: the folded stacks it keeps.
+    let kept: i64 = pprof_folded(&[
+        "-focus=descend",
+        "-unit=nanoseconds",
+        "-sample_index=cpu",
+        &cpu,
+    ])
+    .lines()
+    .map(|line| line.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
+    .sum();
+    let whole = expected("cpu").total("cpu");
+    let human = |v| torch::units::human(v, "nanoseconds");
+    let percent = 100.0 * kept as f64 / whole as f64;
+    let want = format!(
+        "cpu — {} of {} total ({percent:.0} %), focus=descend",
+        human(kept),
+        human(whole)
+    );
+    let (_dir, output) = torch(&["-p", "--focus", "descend", &cpu]);
+    let svg = success(&output);
+    assert_eq!(svg_text_by_id(&svg, "subtitle"), want);
+    // Without filters, the subtitle is the plain total.
+    let (_dir, output) = torch(&["-p", &cpu]);
+    let svg = success(&output);
+    assert_eq!(
+        svg_text_by_id(&svg, "subtitle"),
+        format!("cpu — {} total", human(whole))
+    );
+}

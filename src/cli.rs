@@ -36,9 +36,12 @@ const SAMPLE_TYPE_FLAGS: &[(&str, &str)] = &[
 #[command(
     name = "torch",
     version,
-    after_help = "Sample types can also be chosen with pprof's spellings: -alloc_space, \
--alloc_objects, -inuse_space, -inuse_objects, -total_delay, -contentions, -mean_delay, \
--sample_index=NAME.\n\nExamples:\n  torch cpu.pprof\n  torch -alloc_space pkg.test mem.out \
+    after_help = "pprof's spellings work too: -alloc_space, -alloc_objects, -inuse_space, \
+-inuse_objects, -total_delay, -contentions, -mean_delay, -sample_index=NAME; -seconds N, \
+-focus=RE and every option above with one dash; -nodecount N (--top N), -output PATH (-f); \
+-tagfocus, -tagignore, -tagshow, -taghide, -tagroot, -tagleaf; Go's -flag=true|false; \
+:8080 for localhost:8080; and go-torch's --pprofArgs='-seconds 10 -focus X'. pprof's other \
+views (-http, -web, -list, ...) are refused with what to run instead.\n\nExamples:\n  torch cpu.pprof\n  torch -alloc_space pkg.test mem.out \
 --colors=mem\n  torch -r heap.pb.gz | sort -k2 -n | tail\n  torch completions bash > /etc/bash_completion.d/torch; torch man > torch.1\n  torch -t 10 localhost:6060\n  \
 torch -alloc_space http://127.0.0.1:8080/debug/pprof/heap --colors=mem"
 )]
@@ -46,111 +49,131 @@ pub struct Args {
     /// Profile files or URLs (http://, https://, https+insecure://, host:port),
     /// optionally preceded by the binary they came from (`torch pkg.test
     /// mem.out`). Several sources of the same kind are merged into one graph.
-    #[arg(value_name = "[BINARY] SOURCE")]
+    #[arg(help_heading = "Input", value_name = "[BINARY] SOURCE")]
     pub inputs: Vec<String>,
 
     /// Base URL of the service (go-torch); its path is replaced by --suffix.
-    #[arg(short = 'u', long = "url", value_name = "URL")]
+    #[arg(help_heading = "Input", short = 'u', long = "url", value_name = "URL")]
     pub url: Option<String>,
 
     /// Endpoint path used with --url [default: /debug/pprof/profile, or
     /// /debug/pprof/heap for a memory sample type].
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Input", long, value_name = "PATH")]
     pub suffix: Option<String>,
 
     /// Seconds to profile: CPU profiles (default 30), and a delta profile
     /// over this time for heap, allocs, block, mutex and goroutine URLs.
-    #[arg(short = 't', long = "seconds", value_name = "N")]
+    #[arg(
+        help_heading = "Input",
+        short = 't',
+        long = "seconds",
+        value_name = "N"
+    )]
     pub seconds: Option<u64>,
 
     /// A saved profile file to read (go-torch's spelling).
-    #[arg(short = 'b', long = "binaryinput", value_name = "FILE")]
+    #[arg(
+        help_heading = "Input",
+        short = 'b',
+        long = "binaryinput",
+        value_name = "FILE"
+    )]
     pub binary_input: Option<PathBuf>,
 
     /// The binary the profile came from (go-torch's spelling).
-    #[arg(long = "binaryname", value_name = "FILE")]
+    #[arg(help_heading = "Input", long = "binaryname", value_name = "FILE")]
     pub binary_name: Option<PathBuf>,
 
     /// Give up on a URL after this many seconds. Default: 1.5 × seconds + 10
     /// for collected profiles, else 60.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    #[arg(help_heading = "Input", long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
     /// Request header for protected endpoints, 'Name: value' (repeatable).
     /// The value is never printed.
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    #[arg(
+        help_heading = "Input",
+        short = 'H',
+        long = "header",
+        value_name = "HEADER"
+    )]
     pub headers: Vec<Header>,
 
     /// Also save the profile as fetched (several sources: merged, as gzip
     /// pprof protobuf), before drawing.
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Output", long, value_name = "PATH")]
     pub save: Option<PathBuf>,
 
     /// No progress output on stderr.
-    #[arg(short = 'q', long)]
+    #[arg(help_heading = "Output", short = 'q', long)]
     pub quiet: bool,
 
     /// Use the given binary even if its build id does not match the profile.
-    #[arg(long)]
+    #[arg(help_heading = "Input", long)]
     pub force: bool,
 
     /// Sample type to show, by name (alloc_space, inuse_objects, cpu, delay…) or
     /// index. Default: the profile's default type, else its last.
-    #[arg(long = "sample-index", value_name = "NAME|N")]
+    #[arg(
+        help_heading = "Sample type",
+        long = "sample-index",
+        value_name = "NAME|N"
+    )]
     pub sample_index: Option<String>,
 
     /// Show the mean value per event (the chosen type divided by the first).
-    #[arg(long)]
+    #[arg(help_heading = "Sample type", long)]
     pub mean: bool,
 
     /// One frame per source line, `function file:line` (pprof's -lines).
-    #[arg(long)]
+    #[arg(help_heading = "Filters", long)]
     pub lines: bool,
 
     /// Keep only samples with a frame matching this regex (function or file).
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long, value_name = "REGEX", value_parser = parse_regex)]
     pub focus: Option<regex::Regex>,
 
     /// Drop samples with a frame matching this regex.
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long, value_name = "REGEX", value_parser = parse_regex)]
     pub ignore: Option<regex::Regex>,
 
     /// Remove frames matching this regex from stacks.
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long, value_name = "REGEX", value_parser = parse_regex)]
     pub hide: Option<regex::Regex>,
 
     /// Keep only frames matching this regex in stacks.
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long, value_name = "REGEX", value_parser = parse_regex)]
     pub show: Option<regex::Regex>,
 
     /// Start stacks at the first (root-most) frame matching this regex.
-    #[arg(long = "show-from", value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long = "show-from", value_name = "REGEX", value_parser = parse_regex)]
     pub show_from: Option<regex::Regex>,
 
     /// Cut stacks below the frame matching this regex.
-    #[arg(long = "prune-from", value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long = "prune-from", value_name = "REGEX", value_parser = parse_regex)]
     pub prune_from: Option<regex::Regex>,
 
     /// Keep only samples whose labels match [KEY=]REGEX[,REGEX…] or a
     /// numeric range like bytes=1kb:64kb (pprof's -tagfocus).
-    #[arg(long, value_name = "[KEY=]SPEC", value_parser = tags::TagFilter::parse)]
+    #[arg(help_heading = "Filters", long, value_name = "[KEY=]SPEC", value_parser = tags::TagFilter::parse)]
     pub tagfocus: Option<tags::TagFilter>,
 
     /// Drop samples whose labels match, as --tagfocus reads them.
-    #[arg(long, value_name = "[KEY=]SPEC", value_parser = tags::TagFilter::parse)]
+    #[arg(help_heading = "Filters", long, value_name = "[KEY=]SPEC", value_parser = tags::TagFilter::parse)]
     pub tagignore: Option<tags::TagFilter>,
 
     /// Keep only labels whose key matches this regex.
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long, value_name = "REGEX", value_parser = parse_regex)]
     pub tagshow: Option<regex::Regex>,
 
     /// Drop labels whose key matches this regex.
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(help_heading = "Filters", long, value_name = "REGEX", value_parser = parse_regex)]
     pub taghide: Option<regex::Regex>,
 
     /// Make these labels frames at the root, first key outermost
     /// (KEY[,KEY…]; pprof's -tagroot): one graph split by, say, op.
     #[arg(
+        help_heading = "Filters",
         long = "tag-root",
         alias = "tagroot",
         value_name = "KEYS",
@@ -161,6 +184,7 @@ pub struct Args {
     /// Make these labels frames at the leaves, last key innermost
     /// (pprof's -tagleaf).
     #[arg(
+        help_heading = "Filters",
         long = "tag-leaf",
         alias = "tagleaf",
         value_name = "KEYS",
@@ -169,107 +193,113 @@ pub struct Args {
     pub tag_leaf: Vec<String>,
 
     /// Keep frames the profile's own drop_frames would remove (pprof's allocator frames).
-    #[arg(long = "all-frames")]
+    #[arg(help_heading = "Filters", long = "all-frames")]
     pub all_frames: bool,
 
     /// Print a summary of a heap?debug=1 profile's runtime.MemStats instead of drawing.
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     pub memstats: bool,
 
     /// Leave inlined functions out (pprof's -noinlines).
-    #[arg(long = "noinlines", alias = "no-inlines")]
+    #[arg(help_heading = "Filters", long = "noinlines", alias = "no-inlines")]
     pub no_inlines: bool,
 
     /// Mean delay per contention (block and mutex profiles).
-    #[arg(long = "mean-delay", conflicts_with_all = ["sample_index", "mean"])]
+    #[arg(help_heading = "Sample type", long = "mean-delay", conflicts_with_all = ["sample_index", "mean"])]
     pub mean_delay: bool,
 
     /// Output SVG file [default: torch.svg].
-    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    #[arg(
+        help_heading = "Output",
+        short = 'f',
+        long = "file",
+        value_name = "PATH"
+    )]
     pub file: Option<PathBuf>,
 
     /// Print pprof's top table (flat, flat%, sum%, cum, cum%) to stdout,
     /// all functions or the first N, instead of the SVG (with -f, as well).
-    #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
+    #[arg(help_heading = "Output", long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
     pub top: Option<usize>,
 
     /// Compare against this base profile (file or URL; repeatable, merged):
     /// a differential flame graph of what grew (red) and shrank (blue).
-    #[arg(long, value_name = "SOURCE")]
+    #[arg(help_heading = "Comparing profiles", long, value_name = "SOURCE")]
     pub base: Vec<String>,
 
     /// With --base: scale the base to the new profile's total first.
-    #[arg(long)]
+    #[arg(help_heading = "Comparing profiles", long)]
     pub normalize: bool,
 
     /// Leak hunt: take a profile every DURATION (30s, 1m, 500ms), --count
     /// times; save each (PATH-N.pb.gz beside -f PATH) and draw each against
     /// the one before (PATH-diff-N-M.svg) and the last against the first (-f).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "count")]
+    #[arg(help_heading = "Comparing profiles", long, value_name = "DURATION", value_parser = parse_duration, requires = "count")]
     pub every: Option<Duration>,
 
     /// How many profiles --every takes (at least 2).
-    #[arg(long, value_name = "N", requires = "every", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    #[arg(help_heading = "Comparing profiles", long, value_name = "N", requires = "every", value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub count: Option<u32>,
 
     /// Sort the top table by cumulative value.
-    #[arg(long, requires = "top")]
+    #[arg(help_heading = "Output", long, requires = "top")]
     pub cum: bool,
 
     /// Print the SVG to standard output instead of writing a file.
-    #[arg(short = 'p', long = "print", conflicts_with_all = ["top", "file"])]
+    #[arg(help_heading = "Output", short = 'p', long = "print", conflicts_with_all = ["top", "file"])]
     pub print: bool,
 
     /// Print folded stacks (`a;b;c value`) to standard output instead of an SVG.
-    #[arg(short = 'r', long = "raw", conflicts_with_all = ["print", "top", "file"])]
+    #[arg(help_heading = "Output", short = 'r', long = "raw", conflicts_with_all = ["print", "top", "file"])]
     pub raw: bool,
 
     /// Write every sample type of each profile as DIR/<profile>-<sample_type>.svg,
     /// with DIR/index.html (totals, previews) and DIR/summary.md (top 10 per type).
-    #[arg(long = "output-dir", value_name = "DIR", conflicts_with_all = ["print", "raw", "file", "every", "base", "sample_index", "mean", "mean_delay", "top", "save", "memstats"])]
+    #[arg(help_heading = "Output", long = "output-dir", value_name = "DIR", conflicts_with_all = ["print", "raw", "file", "every", "base", "sample_index", "mean", "mean_delay", "top", "save", "memstats"])]
     pub output_dir: Option<PathBuf>,
 
     /// Label frames without their import paths (github.com/org/repo/pkg.F → pkg.F);
     /// tooltips and search keep the full names.
-    #[arg(long)]
+    #[arg(help_heading = "Appearance", long)]
     pub short: bool,
 
     /// The module the Go palette colours as "this module" [default: from the
     /// binary's build info, else judged from source file paths].
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Appearance", long, value_name = "PATH")]
     pub module: Option<String>,
 
     /// Colour palette. Default: go (by kind of code) for CPU and other time or
     /// count profiles, mem for memory profiles.
-    #[arg(long, value_name = "PALETTE", value_parser = clap::builder::PossibleValuesParser::new(PALETTES))]
+    #[arg(help_heading = "Appearance", long, value_name = "PALETTE", value_parser = clap::builder::PossibleValuesParser::new(PALETTES))]
     pub colors: Option<String>,
 
     /// Graph title. Default: "Flame Graph" ("Icicle Graph" with --inverted).
-    #[arg(long)]
+    #[arg(help_heading = "Appearance", long)]
     pub title: Option<String>,
 
     /// Image width in pixels.
-    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    #[arg(help_heading = "Appearance", long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
     pub width: u32,
 
     /// Colour by a weighted hash of function names (similar names, similar colours).
-    #[arg(long)]
+    #[arg(help_heading = "Appearance", long)]
     pub hash: bool,
 
     /// Keep colours stable across runs in a palette file (default palette.map).
-    #[arg(long = "cp", value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "palette.map")]
+    #[arg(help_heading = "Appearance", long = "cp", value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "palette.map")]
     pub consistent_palette: Option<PathBuf>,
 
     /// Merge stacks from the leaf: a flame graph of callers.
-    #[arg(long)]
+    #[arg(help_heading = "Appearance", long)]
     pub reverse: bool,
 
     /// Draw an icicle graph (root at the top).
-    #[arg(long)]
+    #[arg(help_heading = "Appearance", long)]
     pub inverted: bool,
 
     /// Omit frames narrower than this many pixels.
     #[arg(
+        help_heading = "Appearance",
         long = "minwidth",
         alias = "min-width",
         value_name = "PIXELS",
@@ -279,7 +309,7 @@ pub struct Args {
 
     /// Largest profile accepted, in bytes, after decompression (a gzip bomb
     /// stops here) and for responses.
-    #[arg(long = "max-size", value_name = "BYTES", default_value_t = crate::profile::DEFAULT_MAX_SIZE)]
+    #[arg(help_heading = "Input", long = "max-size", value_name = "BYTES", default_value_t = crate::profile::DEFAULT_MAX_SIZE)]
     pub max_size: u64,
 }
 
@@ -552,6 +582,7 @@ where
     I: IntoIterator<Item = OsString>,
 {
     let longs = torch_long_flags();
+    let args = expand_pprof_args(args.into_iter().collect(), &longs)?;
     // A sample type as the user spelled it, and whether every type is drawn.
     let mut sample_type: Option<String> = None;
     let mut output_dir = false;
@@ -630,6 +661,64 @@ where
         ));
     }
     Ok(out)
+}
+
+/// go-torch's `--pprofArgs='-seconds 10 -focus X'`: the flags it passed
+/// to pprof, taken as torch's own where torch has them, and refused with
+/// a reason where it does not. Nothing after `--` is looked at.
+fn expand_pprof_args(
+    args: Vec<OsString>,
+    longs: &[(String, bool)],
+) -> Result<Vec<OsString>, String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let text = arg.to_str().unwrap_or_default();
+        if text == "--" {
+            out.push(arg);
+            out.extend(args);
+            break;
+        }
+        let value = match text.split_once('=') {
+            Some(("--pprofArgs" | "-pprofArgs", value)) => value.to_owned(),
+            None if matches!(text, "--pprofArgs" | "-pprofArgs") => match args.next() {
+                Some(value) => value.to_string_lossy().into_owned(),
+                None => {
+                    return Err(format!(
+                        "{text} needs the pprof flags, as in {text}='-seconds 10'"
+                    ))
+                }
+            },
+            _ => {
+                out.push(arg);
+                continue;
+            }
+        };
+        for token in value.split_whitespace() {
+            let token = token.trim_matches(|c| c == '\'' || c == '"');
+            if let Some(flag) = token.strip_prefix('-') {
+                let flag = flag.trim_start_matches('-');
+                if !is_known_pprof_flag(flag, longs) {
+                    return Err(match unsupported_pprof_flag(flag) {
+                        Some(advice) => format!("--pprofArgs: {advice}"),
+                        None => format!("--pprofArgs: {token} is not a pprof flag torch knows"),
+                    });
+                }
+            }
+            out.push(token.into());
+        }
+    }
+    Ok(out)
+}
+
+/// Whether torch reads `flag` (after its dashes, maybe `name=value`) as
+/// one of its own or as a pprof spelling it translates.
+fn is_known_pprof_flag(flag: &str, longs: &[(String, bool)]) -> bool {
+    let name = flag.split_once('=').map_or(flag, |(name, _)| name);
+    SAMPLE_TYPE_FLAGS.iter().any(|(known, _)| *known == name)
+        || matches!(name, "mean_delay" | "sample_index" | "top" | "nodecount")
+        || pprof_value_flag(flag).is_some()
+        || torch_long_flag(flag, longs).is_some()
 }
 
 /// Every long flag of torch's (without the dashes), and whether it is a

@@ -753,3 +753,28 @@ fn a_binary_after_the_profile_is_named_as_misplaced() {
     let (_dir, output) = torch(&["-r", binary, &mem]);
     success(&output);
 }
+
+#[test]
+fn go_torch_pprof_args_are_read_as_torch_s_own_flags() {
+    let heap = heap();
+    let direct = svg_free_raw(&["-r", "-alloc_space", "--focus", "descend", &heap]);
+    for args in [
+        vec![
+            "-r",
+            "--pprofArgs=-alloc_space -focus descend",
+            heap.as_str(),
+        ],
+        vec![
+            "-r",
+            "--pprofArgs",
+            "-seconds 10 -alloc_space -focus=descend",
+            heap.as_str(),
+        ],
+    ] {
+        assert_eq!(svg_free_raw(&args), direct, "{args:?}");
+    }
+    let (_dir, output) = torch(&["--pprofArgs=-web", &heap]);
+    assert!(failure(&output).contains("-web is pprof's browser view"));
+    let (_dir, output) = torch(&["--pprofArgs=-nosuchflag", &heap]);
+    assert!(failure(&output).contains("-nosuchflag is not a pprof flag torch knows"));
+}

@@ -266,8 +266,23 @@ fn title(options: &RenderOptions) -> String {
 /// profile with negative values (a delta of in-use memory), what grew and
 /// what shrank, since only growth can be drawn.
 pub fn subtitle(tree: &CallTree, measure: &Measure) -> String {
-    let t = &measure.sample_type;
-    let human = |value| units::human(value, &t.unit);
+    let name = &measure.sample_type.name;
+    let says = amount(tree, measure);
+    if measure.mean {
+        format!("mean {name} — {says}")
+    } else if says.contains(" grew, ") {
+        format!("{name} — {says} (growth drawn)")
+    } else {
+        format!("{name} — {says}")
+    }
+}
+
+/// What a graph holds, as its subtitle and the `--output-dir` index and
+/// summary all say it: `18.58 MB total`; for a delta profile, which has
+/// negative values, `3.82 MB grew, 2 MB shrank`; for a mean, `1.2 ms per
+/// event overall`.
+pub fn amount(tree: &CallTree, measure: &Measure) -> String {
+    let human = |value| units::human(value, &measure.sample_type.unit);
     let (mut grew, mut shrank) = (0i64, 0i64);
     for values in tree.ending_values() {
         let value = measure.of(values);
@@ -275,20 +290,11 @@ pub fn subtitle(tree: &CallTree, measure: &Measure) -> String {
         shrank = shrank.saturating_add(value.min(0));
     }
     if measure.mean {
-        format!(
-            "mean {} — {} per event overall",
-            t.name,
-            human(measure.total(tree))
-        )
+        format!("{} per event overall", human(measure.total(tree)))
     } else if shrank < 0 {
-        format!(
-            "{} — {} grew, {} shrank (growth drawn)",
-            t.name,
-            human(grew),
-            human(-shrank)
-        )
+        format!("{} grew, {} shrank", human(grew), human(-shrank))
     } else {
-        format!("{} — {} total", t.name, human(measure.total(tree)))
+        format!("{} total", human(measure.total(tree)))
     }
 }
 

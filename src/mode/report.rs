@@ -27,7 +27,9 @@ const SUMMARY_ROWS: usize = 10;
 struct Graph {
     sample_type: String,
     unit: String,
-    total: i64,
+    /// What it holds, as its graph's subtitle says it (`18.58 MB total`,
+    /// or for a delta profile `3.82 MB grew, 2 MB shrank`).
+    amount: String,
     /// The SVG's file name; `None` when the type has nothing to draw.
     file: Option<String>,
     /// pprof's top table, first rows only.
@@ -149,11 +151,11 @@ fn draw_profile(
         .map(|(_, graph)| graph)
         .zip(tables)
         .map(|(graph, top)| {
-            let (sample_type, total, file) = graph?;
+            let (sample_type, amount, file) = graph?;
             Ok(Graph {
                 unit: sample_type.unit,
                 sample_type: sample_type.name,
-                total,
+                amount,
                 file,
                 top,
             })
@@ -190,8 +192,9 @@ fn top_tables(profile: &Profile, options: &FoldOptions) -> Result<Vec<top::Top>,
     Ok(tables.tables(profile, &indices, &top_options))
 }
 
-/// A sample type drawn: the type, its total, and the SVG written, if any.
-type Drawing = (ValueType, i64, Option<String>);
+/// A sample type drawn: the type, what it holds (see
+/// [`render::amount`]), and the SVG written, if any.
+type Drawing = (ValueType, String, Option<String>);
 
 /// Draws the sample types of one profile from one tree, on as many threads
 /// as call [`Painter::draw_some`], each taking the next type not yet
@@ -238,7 +241,7 @@ impl Painter<'_> {
             let svg = super::draw::draw(tree, &measure, config, &options, &self.program, input)?;
             output::write(&output::Destination::File(self.directory.join(file)), &svg)?;
         }
-        Ok((sample_type.clone(), measure.total(tree), file))
+        Ok((sample_type.clone(), crate::render::amount(tree, &measure), file))
     }
 }
 
@@ -332,7 +335,7 @@ fn index_html(drawn: &[Drawn]) -> String {
             "<table>\n<thead><tr><th>Sample type</th><th>Total</th><th>Flame graph</th></tr></thead>\n<tbody>\n",
         );
         for graph in &profile.graphs {
-            let total = units::human(graph.total, &graph.unit);
+            let total = escape(&graph.amount);
             let name = escape(&graph.sample_type);
             match &graph.file {
                 Some(file) => {
@@ -366,12 +369,11 @@ fn summary_md(drawn: &[Drawn]) -> String {
             let _ = writeln!(md, "\n{}", markdown_text(collected));
         }
         for graph in &profile.graphs {
-            let total = units::human(graph.total, &graph.unit);
             let link = match &graph.file {
                 Some(file) => format!(" — [{file}]({file})"),
                 None => " — no samples".to_owned(),
             };
-            let _ = writeln!(md, "\n### {}: {total} total{link}\n", graph.sample_type);
+            let _ = writeln!(md, "\n### {}: {}{link}\n", graph.sample_type, graph.amount);
             let table = &graph.top;
             if table.rows.is_empty() {
                 continue;

@@ -779,3 +779,38 @@ fn memstats_asks_a_url_for_the_text_profile_itself() {
         );
     }
 }
+
+#[test]
+fn a_delta_profile_reads_the_same_in_the_graphs_index_and_summary() {
+    // `-t 1` on the heap endpoint: a delta, where what was freed is negative.
+    let dir = tempfile::tempdir().unwrap();
+    let output = torch_in(
+        dir.path(),
+        &["-q", "-t", "1", "--output-dir", "out", &url("/debug/pprof/heap")],
+    );
+    success(&output);
+    let out = dir.path().join("out");
+    let index = fs::read_to_string(out.join("index.html")).unwrap();
+    let summary = fs::read_to_string(out.join("summary.md")).unwrap();
+    for sample_type in ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"] {
+        let Ok(svg) = fs::read_to_string(out.join(format!("heap-{sample_type}.svg"))) else {
+            continue; // nothing of this type in the second
+        };
+        let subtitle = svg_text_by_id(&svg, "subtitle");
+        let amount = subtitle
+            .strip_prefix(&format!("{sample_type} — "))
+            .unwrap_or_else(|| panic!("{subtitle}"));
+        let row = index
+            .split(&format!(">{sample_type}</a></td><td class=\"total\">"))
+            .nth(1)
+            .and_then(|rest| rest.split("</td>").next())
+            .unwrap_or_else(|| panic!("no row for {sample_type} in {index}"));
+        assert!(amount.starts_with(row), "index {row:?} vs graph {subtitle:?}");
+        let heading = summary
+            .split(&format!("### {sample_type}: "))
+            .nth(1)
+            .and_then(|rest| rest.split(" — ").next())
+            .unwrap_or_else(|| panic!("no heading for {sample_type} in {summary}"));
+        assert_eq!(heading, row, "summary and index agree");
+    }
+}

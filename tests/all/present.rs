@@ -338,9 +338,10 @@ fn output_dir_draws_every_sample_type_of_every_profile() {
                 "count"
             };
             let human = units::human(total, unit);
-            // index.html: a link, the total and a preview of each graph.
+            // index.html: a link, the total (as the graph says it) and a
+            // preview of each graph.
             let row = format!(
-                "<tr><td><a href=\"{file}\">{sample_type}</a></td><td class=\"total\">{human}</td>"
+                "<tr><td><a href=\"{file}\">{sample_type}</a></td><td class=\"total\">{human} total</td>"
             );
             assert!(index.contains(&row), "{row}");
             assert!(index.contains(&format!("<img class=\"preview\" src=\"{file}\"")));

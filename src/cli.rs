@@ -455,6 +455,8 @@ impl Args {
                 source: None,
                 collected: None,
                 unfiltered: None,
+                base_source: None,
+                base_collected: None,
             },
             module: self.module,
             output_dir: self.output_dir,

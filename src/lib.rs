@@ -188,6 +188,20 @@ pub(crate) fn drawing_options(config: &Config, loaded: &Loaded) -> RenderOptions
     options
 }
 
+/// The render options of a differential graph whose new side is `new`
+/// and whose base is `base`: both named, with their times.
+pub(crate) fn differential_options(config: &Config, new: &Loaded, base: &Loaded) -> RenderOptions {
+    let mut options = drawing_options(config, new);
+    name_base(&mut options, base);
+    options
+}
+
+/// Names `base` as the base side of a differential graph's options.
+pub(crate) fn name_base(options: &mut RenderOptions, base: &Loaded) {
+    options.base_source = Some(base.names.join(", "));
+    options.base_collected = collection_time(&base.raws, &base.profile);
+}
+
 /// When the profile was taken, as well as it is known: the profile's own
 /// time, else when it was fetched, else when its file was written.
 pub(crate) fn collection_time(raws: &[RawProfile], profile: &Profile) -> Option<String> {

@@ -58,6 +58,9 @@ pub struct RenderOptions {
     pub collected: Option<String>,
     /// The totals before the command line's filters, when it has some.
     pub unfiltered: Option<Unfiltered>,
+    /// For a differential graph: where the base came from, and when.
+    pub base_source: Option<String>,
+    pub base_collected: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -75,6 +78,8 @@ impl Default for RenderOptions {
             source: None,
             collected: None,
             unfiltered: None,
+            base_source: None,
+            base_collected: None,
         }
     }
 }
@@ -213,6 +218,12 @@ pub fn render_program(
 /// What the SVG's notes record: source, sample type, collection time.
 fn notes(options: &RenderOptions, sample_type: &ValueType) -> String {
     let mut parts = Vec::new();
+    if let Some(base) = &options.base_source {
+        parts.push(format!("base: {base}"));
+    }
+    if let Some(collected) = &options.base_collected {
+        parts.push(format!("base {collected}"));
+    }
     if let Some(source) = &options.source {
         parts.push(format!("source: {source}"));
     }
@@ -228,13 +239,22 @@ fn notes(options: &RenderOptions, sample_type: &ValueType) -> String {
     parts.join("; ").replace("--", "- -")
 }
 
-/// The bottom-right line: source and collection time.
+/// The bottom-right line: source and collection time; for a differential
+/// graph, the base's first (`base · collected … → new · collected …`).
 fn footer(options: &RenderOptions) -> Option<String> {
-    let parts: Vec<&str> = [options.source.as_deref(), options.collected.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" · "))
+    let side = |source: Option<&str>, collected: Option<&str>| {
+        let parts: Vec<&str> = [source, collected].into_iter().flatten().collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    };
+    let new = side(options.source.as_deref(), options.collected.as_deref());
+    let base = side(
+        options.base_source.as_deref(),
+        options.base_collected.as_deref(),
+    );
+    match (base, new) {
+        (Some(base), Some(new)) => Some(format!("{base} → {new}")),
+        (base, new) => new.or(base),
+    }
 }
 
 /// The palette asked for, or the one that suits the profile's unit.

@@ -28,13 +28,14 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
         }
     }
     let input = new.input();
-    let options = crate::drawing_options(config, &new);
+    let mut options = crate::drawing_options(config, &new);
     let sample_types = new.profile.sample_types.clone();
     let mut comparison = start(&new, config, !config.raw)?;
     drop(new);
     let base = crate::load(&config.base, config, None)?;
     check_types(&base, &sample_types)?;
     add_base(&mut comparison, &base)?;
+    crate::name_base(&mut options, &base);
     drop(base);
     let difference = comparison.finish(config.normalize);
     if config.raw {

@@ -52,9 +52,10 @@ pub fn run(config: &Config, hunt: &Hunt) -> Result<(), Error> {
                 let mut comparison = with_current.clone();
                 add_base(&mut comparison, &before.loaded)?;
                 let difference = comparison.finish(config.normalize);
+                let options = crate::differential_options(config, &current.loaded, &before.loaded);
                 draw(
                     &difference,
-                    &config.render,
+                    &options,
                     &current.loaded.input(),
                     &Destination::File(path),
                 )?;

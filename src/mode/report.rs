@@ -241,7 +241,11 @@ impl Painter<'_> {
             let svg = super::draw::draw(tree, &measure, config, &options, &self.program, input)?;
             output::write(&output::Destination::File(self.directory.join(file)), &svg)?;
         }
-        Ok((sample_type.clone(), crate::render::amount(tree, &measure), file))
+        Ok((
+            sample_type.clone(),
+            crate::render::amount(tree, &measure),
+            file,
+        ))
     }
 }
 

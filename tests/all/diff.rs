@@ -245,3 +245,25 @@ fn a_base_of_another_kind_is_refused() {
     let (_dir, output) = torch(&["--base", path_str(&profile_path("cpu")), &leak(1)]);
     assert!(failure(&output).contains("cannot merge"));
 }
+
+#[test]
+fn a_differential_graph_names_both_sides_and_their_times() {
+    let (base, new) = (leak(1), leak(3));
+    let (_dir, output) = torch(&["-p", "--base", &base, &new]);
+    let svg = success(&output);
+    let footer = svg_text_by_id(&svg, "footer");
+    let (before, after) = footer.split_once(" → ").expect("base → new");
+    assert!(
+        before.starts_with(&base) && before.contains("collected "),
+        "{footer}"
+    );
+    assert!(
+        after.starts_with(&new) && after.contains("collected "),
+        "{footer}"
+    );
+    assert!(
+        svg.contains(&format!("base: {base}; base collected ")),
+        "notes"
+    );
+    assert!(svg.contains(&format!("source: {new}")), "notes");
+}

@@ -651,6 +651,24 @@ fn leak_hunt_saves_every_profile_and_draws_what_grew() {
         svg_text_by_id(&hunt, "subtitle"),
         svg_text_by_id(&success(&again), "subtitle")
     );
+    // Every differential graph names both sides and when each was taken.
+    for file in ["hunt.svg", "hunt-diff-1-2.svg", "hunt-diff-2-3.svg"] {
+        let svg = fs::read_to_string(dir.path().join(file)).unwrap();
+        let footer = svg_text_by_id(&svg, "footer");
+        let (base, new) = footer
+            .split_once(" → ")
+            .unwrap_or_else(|| panic!("{file}: {footer}"));
+        assert!(
+            base.contains(&source) && new.contains(&source),
+            "{file}: {footer}"
+        );
+        assert!(
+            base.contains("collected ") && new.contains("collected "),
+            "{file}: {footer}"
+        );
+        assert_ne!(base, new, "{file}: the times differ");
+        assert!(svg.contains(&format!("base: {source}")), "{file}: notes");
+    }
     let total = pprof_total(Path::new(&last), "alloc_space", "bytes");
     let (_d, folded) = torch(&["-r", "-alloc_space", &last]);
     let sum: i64 = success(&folded)
@@ -786,13 +804,25 @@ fn a_delta_profile_reads_the_same_in_the_graphs_index_and_summary() {
     let dir = tempfile::tempdir().unwrap();
     let output = torch_in(
         dir.path(),
-        &["-q", "-t", "1", "--output-dir", "out", &url("/debug/pprof/heap")],
+        &[
+            "-q",
+            "-t",
+            "1",
+            "--output-dir",
+            "out",
+            &url("/debug/pprof/heap"),
+        ],
     );
     success(&output);
     let out = dir.path().join("out");
     let index = fs::read_to_string(out.join("index.html")).unwrap();
     let summary = fs::read_to_string(out.join("summary.md")).unwrap();
-    for sample_type in ["alloc_objects", "alloc_space", "inuse_objects", "inuse_space"] {
+    for sample_type in [
+        "alloc_objects",
+        "alloc_space",
+        "inuse_objects",
+        "inuse_space",
+    ] {
         let Ok(svg) = fs::read_to_string(out.join(format!("heap-{sample_type}.svg"))) else {
             continue; // nothing of this type in the second
         };
@@ -805,7 +835,10 @@ fn a_delta_profile_reads_the_same_in_the_graphs_index_and_summary() {
             .nth(1)
             .and_then(|rest| rest.split("</td>").next())
             .unwrap_or_else(|| panic!("no row for {sample_type} in {index}"));
-        assert!(amount.starts_with(row), "index {row:?} vs graph {subtitle:?}");
+        assert!(
+            amount.starts_with(row),
+            "index {row:?} vs graph {subtitle:?}"
+        );
         let heading = summary
             .split(&format!("### {sample_type}: "))
             .nth(1)

@@ -232,8 +232,9 @@ fn finish(out: &mut String, decorations: &Decorations, any_inlined: bool) {
         extra.push_str(SHORT_LABEL_SCRIPT);
     }
     if let (true, Some(height)) = (row, height) {
-        grow(out, height, height + ROW_HEIGHT);
-        extra.push_str(&bottom_row(&legend, decorations, height));
+        let (bottom, rows) = bottom_rows(&legend, decorations, height);
+        grow(out, height, height + rows * ROW_HEIGHT);
+        extra.push_str(&bottom);
     }
     if let Some(end) = out.rfind("</svg>") {
         out.insert_str(end, &extra);
@@ -252,20 +253,37 @@ struct Swatch<'a> {
     dashed: bool,
 }
 
-/// The legend (left) and footer (right), in a row under the old bottom.
-fn bottom_row(legend: &[Swatch], decorations: &Decorations, top: usize) -> String {
-    let y = top + ROW_HEIGHT / 2;
-    let mut row = String::from("<g id=\"legend\">");
-    let mut x = 10.0;
+/// About how wide `text` is drawn, in pixels: inferno's estimate, with
+/// a margin, as browsers' fonts differ a little.
+fn text_width(text: &str) -> f64 {
+    text.chars().count() as f64 * FONT_SIZE * FONT_WIDTH * 1.1
+}
+
+/// The legend (left, wrapping onto more rows as it needs) and the footer
+/// (right, on the legend's last row if it fits beside it, else on a row
+/// of its own, cut in the middle with an ellipsis if it is wider than the
+/// image; the SVG's notes keep it whole), under the old bottom. Returns
+/// the markup and how many rows it takes.
+fn bottom_rows(legend: &[Swatch], decorations: &Decorations, top: usize) -> (String, usize) {
+    const MARGIN: f64 = 10.0;
+    const GAP: f64 = 18.0;
+    let right = decorations.width as f64 - MARGIN;
+    let mut markup = String::from("<g id=\"legend\">");
+    let (mut x, mut row) = (MARGIN, 0usize);
     for swatch in legend {
+        let width = 16.0 + text_width(swatch.label);
+        if x > MARGIN && x + width > right {
+            (x, row) = (MARGIN, row + 1);
+        }
+        let y = top + row * ROW_HEIGHT + ROW_HEIGHT / 2;
         let dashed = match swatch.dashed {
             true => format!(" stroke=\"{DASH_COLOR}\" stroke-dasharray=\"{DASHES}\""),
             false => String::new(),
         };
         let _ = write!(
-            row,
-            "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" rx=\"2\" \
-             fill=\"rgb({},{},{})\"{dashed}/><text x=\"{}\" y=\"{}\">{}</text>",
+            markup,
+            "<rect x=\"{x:.1}\" y=\"{}\" width=\"12\" height=\"12\" rx=\"2\" \
+             fill=\"rgb({},{},{})\"{dashed}/><text x=\"{:.1}\" y=\"{}\">{}</text>",
             y - 8,
             swatch.fill.r,
             swatch.fill.g,
@@ -274,19 +292,46 @@ fn bottom_row(legend: &[Swatch], decorations: &Decorations, top: usize) -> Strin
             y + 2,
             escape(swatch.label)
         );
-        x += 16.0 + swatch.label.chars().count() as f64 * FONT_SIZE * FONT_WIDTH + 18.0;
+        x += width + GAP;
     }
+    let mut rows = row + 1;
     if let Some(footer) = &decorations.footer {
+        let room = right - MARGIN;
+        let shown = fit_in_middle(footer, room);
+        let beside_legend = legend.is_empty() || x + text_width(&shown) <= right;
+        let row = match beside_legend {
+            true => row,
+            false => {
+                rows += 1;
+                row + 1
+            }
+        };
+        let y = top + row * ROW_HEIGHT + ROW_HEIGHT / 2;
         let _ = write!(
-            row,
-            "<text id=\"footer\" x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#555\">{}</text>",
-            decorations.width.saturating_sub(10),
+            markup,
+            "<text id=\"footer\" x=\"{right:.0}\" y=\"{}\" text-anchor=\"end\" \
+             fill=\"#555\">{}</text>",
             y + 2,
-            escape(footer)
+            escape(&shown)
         );
     }
-    row.push_str("</g>");
-    row
+    markup.push_str("</g>");
+    (markup, rows)
+}
+
+/// `text`, cut in the middle with `…` so that it is drawn at most `room`
+/// pixels wide: the start (where it came from) and the end (when) stay.
+fn fit_in_middle(text: &str, room: f64) -> String {
+    if text_width(text) <= room {
+        return text.to_owned();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let keep = ((room / text_width("m")) as usize).saturating_sub(1).max(2);
+    let head = keep / 2;
+    let tail = keep - head;
+    let start: String = chars[..head.min(chars.len())].iter().collect();
+    let end: String = chars[chars.len().saturating_sub(tail)..].iter().collect();
+    format!("{start}…{end}")
 }
 
 /// Makes the image `new` pixels tall: the root element and the

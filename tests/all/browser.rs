@@ -394,3 +394,79 @@ fn index_page_shows_every_graph() {
     assert_eq!(opened[0], "image/svg+xml", "{opened}");
     assert!(opened[1].as_str().unwrap().ends_with(".svg"), "{opened}");
 }
+
+#[test]
+fn legend_and_footer_never_cover_each_other() {
+    // Five and more legend entries (unnamed addresses from a second
+    // program, the runtime, the standard library, the module, inlined
+    // frames) and a footer naming two sources with very long names.
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("{}-cpu.pb.gz", "a-very-long-service-name".repeat(6));
+    std::fs::copy(profile_path("cpu"), dir.path().join(&long)).unwrap();
+    let nonames = crate::util::fixtures_dir().join("profiles/symtest-default/cpu-nonames.pb.gz");
+    std::fs::copy(&nonames, dir.path().join("nonames.pb.gz")).unwrap();
+    for width in ["600", "800", "1200"] {
+        let file = format!("w{width}.svg");
+        success(&torch_in(
+            dir.path(),
+            &["-q", "--width", width, "-f", &file, &long, "nonames.pb.gz"],
+        ));
+        let mut page = open_page(dir.path(), &file);
+        wait_for_init(&mut page);
+        let boxes = page.eval(
+            "[...document.querySelectorAll('#legend > *')].map(e => {
+                const b = e.getBBox();
+                return { id: e.id, tag: e.tagName, text: e.textContent,
+                         x: b.x, y: b.y, right: b.x + b.width, bottom: b.y + b.height };
+            })",
+        );
+        let boxes = boxes.as_array().expect("boxes").clone();
+        let svg_width: f64 = width.parse().unwrap();
+        let svg_height = page
+            .eval("document.documentElement.height.baseVal.value")
+            .as_f64()
+            .unwrap();
+        let legend_texts = boxes
+            .iter()
+            .filter(|b| b["tag"] == "text" && b["id"] != "footer")
+            .count();
+        assert!(
+            legend_texts >= 5,
+            "{width}: {legend_texts} legend entries: {boxes:#?}"
+        );
+        let footer = boxes
+            .iter()
+            .find(|b| b["id"] == "footer")
+            .expect("a footer");
+        let number = |b: &Value, key: &str| b[key].as_f64().unwrap();
+        for b in &boxes {
+            assert!(
+                number(b, "x") >= 0.0 && number(b, "right") <= svg_width,
+                "{width}: outside: {b}"
+            );
+            assert!(
+                number(b, "bottom") <= svg_height,
+                "{width}: below the image: {b}"
+            );
+        }
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                let overlap = number(a, "x") < number(b, "right")
+                    && number(b, "x") < number(a, "right")
+                    && number(a, "y") < number(b, "bottom")
+                    && number(b, "y") < number(a, "bottom");
+                assert!(!overlap, "{width}: {a} covers {b}");
+            }
+        }
+        // The footer was cut to fit; the notes keep it whole.
+        let footer_text = footer["text"].as_str().unwrap();
+        assert!(footer_text.contains('…'), "{width}: {footer_text}");
+        let svg = std::fs::read_to_string(dir.path().join(&file)).unwrap();
+        assert!(
+            svg.contains(&format!("source: {long}, nonames.pb.gz;")),
+            "{width}: the notes name both sources whole"
+        );
+        let png = page.screenshot();
+        save_artifact(&format!("legend-{width}.png"), &png);
+    }
+}

@@ -651,23 +651,40 @@ fn leak_hunt_saves_every_profile_and_draws_what_grew() {
         svg_text_by_id(&hunt, "subtitle"),
         svg_text_by_id(&success(&again), "subtitle")
     );
-    // Every differential graph names both sides and when each was taken.
+    // Every differential graph names both sides and when each was taken
+    // (in the notes whole; the footer may be cut to fit).
     for file in ["hunt.svg", "hunt-diff-1-2.svg", "hunt-diff-2-3.svg"] {
         let svg = fs::read_to_string(dir.path().join(file)).unwrap();
-        let footer = svg_text_by_id(&svg, "footer");
-        let (base, new) = footer
-            .split_once(" → ")
-            .unwrap_or_else(|| panic!("{file}: {footer}"));
+        let notes = svg
+            .split("<!--NOTES: ")
+            .nth(1)
+            .and_then(|rest| rest.split("-->").next())
+            .unwrap_or_else(|| panic!("{file}: no notes"));
+        let time = |after: &str| {
+            notes
+                .split(after)
+                .nth(1)
+                .and_then(|rest| rest.split(';').next())
+                .unwrap_or_else(|| panic!("{file}: no {after:?} in {notes}"))
+                .to_owned()
+        };
         assert!(
-            base.contains(&source) && new.contains(&source),
-            "{file}: {footer}"
+            notes.contains(&format!("base: {source}; ")),
+            "{file}: {notes}"
         );
         assert!(
-            base.contains("collected ") && new.contains("collected "),
-            "{file}: {footer}"
+            notes.contains(&format!("source: {source}; ")),
+            "{file}: {notes}"
         );
-        assert_ne!(base, new, "{file}: the times differ");
-        assert!(svg.contains(&format!("base: {source}")), "{file}: notes");
+        assert_ne!(
+            time("base collected "),
+            time("; collected "),
+            "{file}: {notes}"
+        );
+        assert!(
+            !svg_text_by_id(&svg, "footer").is_empty(),
+            "{file}: a footer"
+        );
     }
     let total = pprof_total(Path::new(&last), "alloc_space", "bytes");
     let (_d, folded) = torch(&["-r", "-alloc_space", &last]);

@@ -149,8 +149,11 @@ impl<'a> Frame<'a> {
             // did not write as expected.
             _ => out.push_str(self.title),
         }
-        match (&short, self.value) {
-            (Some(label), Some(value)) if total > 0.0 => {
+        // Every label is cut here, as inferno's script cuts it after a
+        // zoom: keeping the end, where the function's own name is.
+        let label = short.as_deref().unwrap_or(self.name);
+        match self.value {
+            Some(value) if total > 0.0 => {
                 let fitted = fit(label, value as f64 / total, decorations.width);
                 out.push_str(&replace_label(self.rest, &fitted));
             }
@@ -165,8 +168,9 @@ fn short_label(escaped: &str) -> String {
     escape(&crate::goname::short_name(&name))
 }
 
-/// The label cut to the frame's width as inferno cuts it: what fits, in
-/// average-width characters, less two for `..`.
+/// The label cut to the frame's width as inferno measures it (what fits,
+/// in average-width characters, less two for `..`), keeping its end as
+/// inferno's script does after a zoom: `..ocgcSmallScanNoHeader`.
 fn fit(escaped: &str, fraction: f64, width: usize) -> String {
     let label = unescape(escaped);
     let chars = (fraction * width as f64 / (FONT_SIZE * FONT_WIDTH)).trunc() as usize;
@@ -176,8 +180,8 @@ fn fit(escaped: &str, fraction: f64, width: usize) -> String {
     } else if length < chars {
         label
     } else {
-        let kept: String = label.chars().take(chars - 2).collect();
-        kept + ".."
+        let kept: String = label.chars().skip(length - (chars - 2)).collect();
+        format!("..{kept}")
     };
     escape(&text)
 }
@@ -356,8 +360,9 @@ fn grow(svg: &mut String, old: usize, new: usize) {
     *svg = root + &rest;
 }
 
-/// Labels from `data-label` when zooming or resizing, cut from the right
-/// to fit, so `--short` names survive inferno's redraws.
+/// Labels from `data-label` when zooming or resizing, cut from the left
+/// to fit (keeping the end, as everywhere), so `--short` names survive
+/// inferno's redraws.
 const SHORT_LABEL_SCRIPT: &str = r#"<script type="text/ecmascript"><![CDATA[
 function torch_label(e) {
     var label = e.getAttribute("data-label");
@@ -375,10 +380,10 @@ function update_text(e) {
     var fits = 0, tooLong = label.length;
     while (tooLong - fits > 1) {
         var middle = (fits + tooLong) >> 1;
-        t.textContent = label.substring(0, middle) + "..";
+        t.textContent = ".." + label.substring(label.length - middle);
         if (t.getComputedTextLength() <= room) fits = middle; else tooLong = middle;
     }
-    t.textContent = fits > 0 ? label.substring(0, fits) + ".." : "";
+    t.textContent = fits > 0 ? ".." + label.substring(label.length - fits) : "";
 }
 function update_text_for_elements(elements) {
     for (var i = 0; i < elements.length; i++) update_text(elements[i]);
@@ -545,9 +550,9 @@ mod tests {
     }
 
     #[test]
-    fn labels_are_cut_like_inferno_cuts_them() {
+    fn labels_are_cut_keeping_their_end() {
         assert_eq!(fit("abcdefghij", 1.0, 1200), "abcdefghij");
-        assert_eq!(fit("abcdefghijklmnop", 0.06, 1200), "abcdefgh..");
+        assert_eq!(fit("abcdefghijklmnop", 0.06, 1200), "..ijklmnop");
         assert_eq!(fit("abc", 0.001, 1200), "");
         assert_eq!(fit("a&amp;b", 1.0, 1200), "a&amp;b");
     }

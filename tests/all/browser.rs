@@ -299,8 +299,8 @@ fn short_labels_survive_zooming() {
             const text = g.querySelector('text').textContent;
             if (text === '') continue;
             shown++;
-            const kept = text.endsWith('..') ? text.slice(0, -2) : text;
-            if (!label.startsWith(kept)) bad.push([label, text]);
+            const kept = text.startsWith('..') ? text.slice(2) : text;
+            if (!label.endsWith(kept)) bad.push([label, text]);
         }
         return { shown, bad };
     })()";
@@ -469,4 +469,43 @@ fn legend_and_footer_never_cover_each_other() {
         let png = page.screenshot();
         save_artifact(&format!("legend-{width}.png"), &png);
     }
+}
+
+#[test]
+fn labels_keep_their_end_before_and_after_zooming() {
+    let mut opened = open_flame_graph("cpu");
+    let page = &mut opened.page;
+    // Every label shown is the frame's name, or `..` and the name's end.
+    let labels_ok = "(() => {
+        const bad = [];
+        let cut = 0;
+        for (const g of document.querySelectorAll('#frames > g')) {
+            if (g.classList.contains('hide')) continue;
+            const name = g.querySelector('title').textContent.replace(/ \\([^(]*\\)$/, '');
+            const text = g.querySelector('text').textContent;
+            if (text === '' || text === name) continue;
+            cut++;
+            if (!text.startsWith('..') || !name.endsWith(text.slice(2))) bad.push([name, text]);
+        }
+        return { cut, bad };
+    })()";
+    let before = page.eval(labels_ok);
+    assert!(
+        before["cut"].as_u64().unwrap() > 0,
+        "some labels are cut: {before}"
+    );
+    assert_eq!(before["bad"], json!([]), "{before}");
+    // Zoom into a narrow frame: inferno's script redraws every label.
+    page.eval(
+        "(() => { let best = null, widest = 0;
+                  for (const g of document.querySelectorAll('#frames > g')) {
+                      const w = parseFloat(g.querySelector('rect').getAttribute('width'));
+                      if (w < 60 && w > widest) { best = g; widest = w; }
+                  }
+                  best.id = 'pick'; })()",
+    );
+    let (x, y) = page.centre("#pick rect");
+    page.click(x, y);
+    let after = page.eval(labels_ok);
+    assert_eq!(after["bad"], json!([]), "{after}");
 }

@@ -73,6 +73,7 @@ pub struct Binary {
     file: memmap2::Mmap,
     /// ELF symbols sorted by address: (address, size, name).
     symbols: Vec<(u64, u64, String)>,
+    architecture: object::Architecture,
 }
 
 use object::ObjectSymbol;
@@ -133,7 +134,9 @@ impl Binary {
             .or_else(|| file.section_by_name(".zdebug_info"))
             .is_some_and(|s| s.size() > 0);
         let symbols = function_symbols(&file);
+        let architecture = file.architecture();
         Ok(Binary {
+            architecture,
             path: path.to_path_buf(),
             build_id,
             segments,
@@ -156,6 +159,29 @@ impl Binary {
                 })
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Whether the instruction just before file address `address` is a
+    /// call, as it is before every return address a stack holds; `None`
+    /// where torch cannot tell (another architecture, or not in code).
+    pub fn follows_a_call(&self, address: u64) -> Option<bool> {
+        let segment = self
+            .segments
+            .iter()
+            .find(|s| s.executable && s.address < address && address <= s.address + s.file_size)?;
+        let end = usize::try_from(segment.file_offset + (address - segment.address)).ok()?;
+        let before = self.file.get(end.checked_sub(8)?..end)?;
+        match self.architecture {
+            object::Architecture::X86_64 | object::Architecture::I386 => {
+                Some(x86_call_ends(before))
+            }
+            object::Architecture::Aarch64 => {
+                let word = u32::from_le_bytes(before[4..].try_into().ok()?);
+                // BL imm26, or BLR Xn.
+                Some(word & 0xfc00_0000 == 0x9400_0000 || word & 0xffff_fc1f == 0xd63f_0000)
+            }
+            _ => None,
         }
     }
 
@@ -273,6 +299,19 @@ impl Binary {
 /// Loads the DWARF sections symbolization needs, decompressed. Location
 /// lists and call frame information are large in Go binaries and not
 /// needed to name code, so they are not read.
+/// Whether the 8 bytes before an address end with an x86 call: `E8 rel32`,
+/// or `FF /2` (a call through a register or memory) in any of its lengths.
+fn x86_call_ends(before: &[u8]) -> bool {
+    let n = before.len();
+    if n >= 5 && before[n - 5] == 0xe8 {
+        return true;
+    }
+    (2..=7.min(n)).any(|length| {
+        let at = n - length;
+        before[at] == 0xff && before.get(at + 1).is_some_and(|modrm| modrm & 0x38 == 0x10)
+    })
+}
+
 fn load_dwarf(file: &object::File) -> Option<Context<Reader>> {
     let endian = if file.is_little_endian() {
         RunTimeEndian::Little

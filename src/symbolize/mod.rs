@@ -39,6 +39,7 @@ pub fn with_binaries(
             .map(|&i| binary.file_address(mapping_info.as_ref(), profile.locations[i].address))
             .collect();
         let resolved = look_up_all(&binary, &addresses, inlined);
+        warn_if_not_the_binary(profile, &binary, &locations, &addresses, &resolved);
         for (index, frames) in locations.into_iter().zip(resolved) {
             if frames.is_empty() {
                 continue;
@@ -74,6 +75,51 @@ pub fn with_binaries(
         }
     }
     Ok(named)
+}
+
+/// Warns when `binary` does not seem to be the one that produced the
+/// profile: a stack's addresses (all but the innermost, which is where a
+/// CPU sample interrupted) are return addresses, each just after a call.
+/// From another binary, most fall anywhere: names come out, but wrong.
+fn warn_if_not_the_binary(
+    profile: &Profile,
+    binary: &Binary,
+    locations: &[usize],
+    addresses: &[u64],
+    resolved: &[Vec<binary::Frame>],
+) {
+    let mut innermost = vec![false; profile.locations.len()];
+    for sample in &profile.samples {
+        if let Some(&leaf) = sample.locations.first() {
+            innermost[leaf as usize] = true;
+        }
+    }
+    let (mut checked, mut misplaced) = (0usize, 0usize);
+    for ((&location, &address), frames) in locations.iter().zip(addresses).zip(resolved) {
+        if innermost[location] {
+            continue;
+        }
+        // Text profiles hold the address one before (the call itself),
+        // as pprof reads them; protobufs hold the return address.
+        let after_call = match binary.follows_a_call(address) {
+            Some(false) => binary.follows_a_call(address.wrapping_add(1)),
+            answer => answer,
+        };
+        match (frames.is_empty(), after_call) {
+            (true, _) | (false, Some(false)) => misplaced += 1,
+            (false, Some(true)) => {}
+            (false, None) => continue,
+        }
+        checked += 1;
+    }
+    if checked >= 8 && misplaced * 2 > checked {
+        crate::progress::warn(&format!(
+            "{}: {misplaced} of {checked} return addresses are not just after a call in it: \
+             it does not seem to be the binary that produced the profile, so its names are \
+             likely wrong",
+            binary.path.display()
+        ));
+    }
 }
 
 /// Frames for every address, looked up in address order (neighbours share

@@ -293,3 +293,28 @@ fn symbol_table_names_code_without_debug_info() {
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].function, "work");
 }
+
+#[test]
+fn a_wrong_binary_for_an_unnamed_text_profile_is_warned_about() {
+    for file in ["heap-nosym.txt", "goroutine-nosym.txt"] {
+        let profile = symtest_profile("default", file);
+        let (_dir, output) = torch(&["-r", &symtest_binary("default"), &profile]);
+        success(&output);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            !stderr.contains("does not seem"),
+            "{file}, its own binary: {stderr}"
+        );
+        for wrong in ["bench.test", "workload"] {
+            let binary = path_str(&fixtures_dir().join("bin").join(wrong)).to_owned();
+            let (_dir, output) = torch(&["-r", &binary, &profile]);
+            success(&output);
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            assert!(
+                stderr.contains(&format!("{binary}: "))
+                    && stderr.contains("does not seem to be the binary that produced the profile"),
+                "{file} named from {wrong}: {stderr}"
+            );
+        }
+    }
+}

@@ -160,8 +160,8 @@ pub fn success(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-/// Asserts a run failed cleanly (exit 2, not a panic) with one line of error.
-pub fn failure(output: &Output) -> String {
+/// Asserts a run stopped with exit 2, not a panic; returns its stderr.
+fn refused(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(
         output.status.code(),
@@ -169,6 +169,12 @@ pub fn failure(output: &Output) -> String {
         "expected exit 2, stderr: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    stderr
+}
+
+/// Asserts a run failed cleanly (exit 2, not a panic) with one line of error.
+pub fn failure(output: &Output) -> String {
+    let stderr = refused(output);
     assert_eq!(
         stderr.trim_end().lines().count(),
         1,
@@ -181,13 +187,7 @@ pub fn failure(output: &Output) -> String {
 /// Asserts a run was refused for its arguments, as clap refuses them:
 /// exit 2, no panic, an `error:` with the usage after it.
 pub fn usage_error(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "expected exit 2, stderr: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let stderr = refused(output);
     assert!(stderr.starts_with("error: "), "{stderr}");
     stderr
 }

@@ -67,7 +67,8 @@ pub struct Args {
         help_heading = "Input",
         short = 't',
         long = "seconds",
-        value_name = "N"
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..=604_800)
     )]
     pub seconds: Option<u64>,
 
@@ -309,7 +310,13 @@ pub struct Args {
 
     /// Largest profile accepted, in bytes, after decompression (a gzip bomb
     /// stops here) and for responses.
-    #[arg(help_heading = "Input", long = "max-size", value_name = "BYTES", default_value_t = crate::profile::DEFAULT_MAX_SIZE)]
+    #[arg(
+        help_heading = "Input",
+        long = "max-size",
+        value_name = "BYTES",
+        default_value = "2GiB",
+        value_parser = parse_size
+    )]
     pub max_size: u64,
 }
 
@@ -548,6 +555,31 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("give a duration above zero and at most a week".into());
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A size in bytes: a number, optionally with `k`/`KiB`, `M`/`MiB` or
+/// `G`/`GiB` (powers of 1024). Between one byte and 2⁶² bytes: torch reads
+/// one byte past the limit to tell "at" from "over" it.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(digits);
+    let scale: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 1048576, 512MiB or 2GiB"))?;
+    match number.checked_mul(scale) {
+        Some(bytes @ 1..=0x4000_0000_0000_0000) => Ok(bytes),
+        Some(0) => Err("give a size above zero".into()),
+        _ => Err(format!("{text} is more than torch can count (4 EiB)")),
+    }
 }
 
 fn is_count(text: &str) -> bool {

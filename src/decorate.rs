@@ -77,7 +77,20 @@ pub fn decorate(svg: &str, decorations: &Decorations) -> String {
         frame.write(&mut out, decorations, total);
     }
     finish(&mut out, decorations, any_inlined);
-    out
+    xml_safe(out)
+}
+
+/// `svg` without the characters XML forbids (control characters other
+/// than tab and line breaks, U+FFFE, U+FFFF), which a profile's names may
+/// hold: each becomes U+FFFD, and the document stays well-formed.
+fn xml_safe(svg: String) -> String {
+    let forbidden = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+    };
+    match svg.contains(forbidden) {
+        false => svg,
+        true => svg.replace(forbidden, "\u{fffd}"),
+    }
 }
 
 /// One frame as inferno wrote it (`chunk` follows `<g><title>`).

@@ -233,6 +233,13 @@ fn speaks_plain_http(chain: &str) -> bool {
 /// Explains a failed request.
 fn describe(error: &reqwest::Error, timeout: Duration, target: &Target) -> String {
     let https = target.url.scheme() == "https";
+    if error.is_timeout() && error.is_connect() {
+        // Not --timeout's: the connection itself never opened.
+        return format!(
+            "could not connect within {} s (is the server overloaded, its listen queue full?)",
+            CONNECT_TIMEOUT.as_secs()
+        );
+    }
     if error.is_timeout() {
         return timeout_message(timeout);
     }

@@ -386,17 +386,37 @@ pub(crate) fn measure_for(
     })
 }
 
-/// Fails before any slow work when an output cannot be written.
+/// Fails before any slow work when an output cannot be written, or would
+/// overwrite one of the inputs.
 fn check_outputs(config: &Config) -> Result<(), Error> {
     if let Some(directory) = &config.output_dir {
         return output::make_directory(directory);
     }
     let draws = !config.raw && (config.top.is_none() || config.draw_with_top);
+    let mut outputs = Vec::new();
     if let (true, Destination::File(path)) = (draws, &config.output) {
         output::check_file(path)?;
+        outputs.push(path);
     }
     if let Some(path) = &config.save {
         output::check_file(path)?;
+        outputs.push(path);
+    }
+    let inputs = config.sources.iter().chain(&config.base).map(Path::new);
+    let inputs = inputs.chain(config.binary.as_deref());
+    for input in inputs {
+        if let Some(output) = outputs
+            .iter()
+            .find(|output| output::same_file(output, input))
+        {
+            return Err(Error::Output {
+                path: output.to_path_buf(),
+                reason: format!(
+                    "is also an input ({}); writing it would destroy it, so name another output",
+                    input.display()
+                ),
+            });
+        }
     }
     Ok(())
 }

@@ -59,7 +59,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("torch: error: {}", torch::error_chain(&e));
+            let message = torch::error_chain(&e);
+            eprintln!("torch: error: {}", torch::progress::printable(&message));
             ExitCode::from(2)
         }
     }

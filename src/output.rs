@@ -43,7 +43,21 @@ pub fn write_stdout(contents: &[u8]) -> Result<(), Error> {
         .map_err(Error::Stdout)
 }
 
-/// Creates `path` through a temporary sibling file and a rename.
+/// Whether `path` exists and is something other than a regular file or a
+/// directory (a device such as `/dev/null`, a FIFO, what `/dev/stdout`
+/// points to), or is anything under `/dev` or `/proc` (`/dev/stdout`
+/// redirected to a file is a link to a regular file). Those are written
+/// to as they are, never replaced. (A link elsewhere to a regular file is
+/// replaced, not written through: a link planted in a shared directory
+/// must not make torch overwrite what it points to.)
+pub fn is_special(path: &Path) -> bool {
+    let system = cfg!(unix) && (path.starts_with("/dev") || path.starts_with("/proc"));
+    let exists = fs::metadata(path);
+    exists.is_ok_and(|m| system || (!m.is_file() && !m.is_dir()))
+}
+
+/// Creates `path` through a temporary sibling file and a rename; a device
+/// or FIFO is written to directly instead (a rename would replace it).
 pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
@@ -52,6 +66,14 @@ pub fn write_atomically(
         path: path.to_path_buf(),
         source,
     };
+    if is_special(path) {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(fail)?;
+        return fill(&mut file).and_then(|()| file.flush()).map_err(fail);
+    }
+
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -90,6 +112,9 @@ fn keep_permissions_of_existing(path: &Path, temp: &fs::File) -> io::Result<()> 
 /// file: it is a directory, names one (a trailing slash), or cannot be
 /// created (see [`check_directory`]).
 pub fn check_file(path: &Path) -> Result<(), Error> {
+    if is_special(path) {
+        return Ok(());
+    }
     let refuse = |reason: &str| {
         Err(Error::Output {
             path: path.to_path_buf(),
@@ -131,6 +156,24 @@ pub fn check_directory(path: &Path) -> Result<(), Error> {
         .tempfile_in(directory)
         .map(drop)
         .map_err(fail)
+}
+
+/// Whether `a` and `b` name the same existing file (not just the same
+/// name: hard links and different spellings count).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(a_meta), Ok(b_meta)) = (fs::metadata(a), fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a_meta.dev() == b_meta.dev() && a_meta.ino() == b_meta.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a_meta, b_meta);
+        matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
+    }
 }
 
 /// `--output-dir`: creates the directory (and its parents) when missing,

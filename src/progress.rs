@@ -90,15 +90,32 @@ fn draw_until(stop: &AtomicBool, what: &str, seconds: u64) {
     }
 }
 
+/// `text` safe to print to a terminal: control characters (a newline
+/// forging a second `torch: error:` line, escape sequences that retitle
+/// or clear the window) are shown escaped, as `\n` or `\u{1b}`.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c.is_control() {
+            true => shown.extend(c.escape_default()),
+            false => shown.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
 /// Says on standard error what a run wrote (`wrote torch.svg (cpu, 2.75 s
 /// total)`), unless `quiet`; standard output stays for the results.
 pub fn wrote(quiet: bool, what: &str) {
     if !quiet {
-        eprintln!("torch: wrote {what}");
+        eprintln!("torch: wrote {}", printable(what));
     }
 }
 
 /// Prints a warning: something went wrong that did not stop the run.
 pub fn warn(message: &str) {
-    eprintln!("torch: warning: {message}");
+    eprintln!("torch: warning: {}", printable(message));
 }

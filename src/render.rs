@@ -327,7 +327,7 @@ pub fn filtered_subtitle(tree: &CallTree, measure: &Measure, unfiltered: &Unfilt
     let events = unfiltered.events;
     let sum = unfiltered.abs_sums.get(measure.index).copied().unwrap_or(0);
     let whole = match (measure.mean, events) {
-        (true, events) if events != 0 => sum / events,
+        (true, events) if events != 0 => sum.checked_div(events).unwrap_or(i64::MAX),
         _ => sum,
     };
     let mean = if measure.mean { "mean " } else { "" };

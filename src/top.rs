@@ -771,7 +771,8 @@ pub fn write_top(top: &Top, limit: Option<usize>, mut out: impl Write) -> io::Re
     let rows = top.shown(limit);
     let shown = top.shown_total(limit);
     let mean = if top.mean { "mean_" } else { "" };
-    writeln!(out, "Type: {mean}{}", top.sample_type.name)?;
+    let sample_type = crate::progress::printable(&top.sample_type.name);
+    writeln!(out, "Type: {mean}{sample_type}")?;
     writeln!(
         out,
         "Showing nodes accounting for {}, {} of {} total",

@@ -111,6 +111,7 @@ fn draw_profile(
         directory,
         input: &input,
         program: crate::program_for(loaded, config),
+        file_parts: unique_names(profile.sample_types.iter().map(|t| file_part(&t.name))),
         next: AtomicUsize::new(0),
     };
     // Set once the tree is built (`None` if that failed).
@@ -206,6 +207,9 @@ struct Painter<'a> {
     directory: &'a Path,
     input: &'a str,
     program: Program,
+    /// Per sample type, its part of the file name, unique in the profile
+    /// (`a/b` and `a_b` would both be `a_b`).
+    file_parts: Vec<String>,
     /// The next sample type to draw.
     next: AtomicUsize,
 }
@@ -220,11 +224,11 @@ impl Painter<'_> {
             let Some(sample_type) = types.get(index) else {
                 return drawn;
             };
-            drawn.push((index, self.draw(tree, sample_type)));
+            drawn.push((index, self.draw(tree, sample_type, &self.file_parts[index])));
         }
     }
 
-    fn draw(&self, tree: &CallTree, sample_type: &ValueType) -> Result<Drawing, Error> {
+    fn draw(&self, tree: &CallTree, sample_type: &ValueType, part: &str) -> Result<Drawing, Error> {
         let (loaded, config, input) = (self.loaded, self.config, self.input);
         let fold = FoldOptions {
             selection: SampleSelection::Named(sample_type.name.clone()),
@@ -232,7 +236,7 @@ impl Painter<'_> {
         };
         let measure = crate::measure_for(&loaded.profile, &fold, input)?;
         let drawable = tree.ending_values().any(|values| measure.of(values) > 0);
-        let file = drawable.then(|| format!("{}-{}.svg", self.stem, file_part(&sample_type.name)));
+        let file = drawable.then(|| format!("{}-{part}.svg", self.stem));
         if let Some(file) = &file {
             let mut options = crate::drawing_options(config, loaded);
             if options.title.is_none() {
@@ -253,18 +257,26 @@ impl Painter<'_> {
 /// (`mem.out` → `mem`, `cpu.pb.gz` → `cpu`), or a URL's last path element
 /// (`…/debug/pprof/heap` → `heap`); repeated stems get `-2`, `-3`.
 fn unique_stems(sources: &[Source]) -> Vec<String> {
-    let mut stems: Vec<String> = Vec::new();
-    for source in sources {
-        let base = file_part(&stem(source));
+    unique_names(sources.iter().map(|source| file_part(&stem(source))))
+}
+
+/// `names`, each made unique with `-2`, `-3`… where an earlier one is the
+/// same, ignoring case (as macOS and Windows file systems do).
+fn unique_names(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut unique: Vec<String> = Vec::new();
+    for base in names {
         let mut candidate = base.clone();
         let mut n = 1;
-        while stems.contains(&candidate) {
+        while unique
+            .iter()
+            .any(|taken| taken.eq_ignore_ascii_case(&candidate))
+        {
             n += 1;
             candidate = format!("{base}-{n}");
         }
-        stems.push(candidate);
+        unique.push(candidate);
     }
-    stems
+    unique
 }
 
 fn stem(source: &Source) -> String {
@@ -377,7 +389,8 @@ fn summary_md(drawn: &[Drawn]) -> String {
                 Some(file) => format!(" — [{file}]({file})"),
                 None => " — no samples".to_owned(),
             };
-            let _ = writeln!(md, "\n### {}: {}{link}\n", graph.sample_type, graph.amount);
+            let heading = format!("{}: {}", graph.sample_type, graph.amount);
+            let _ = writeln!(md, "\n### {}{link}\n", markdown_text(&heading));
             let table = &graph.top;
             if table.rows.is_empty() {
                 continue;
@@ -395,7 +408,7 @@ fn summary_md(drawn: &[Drawn]) -> String {
                     percent(row.flat),
                     units::human(row.cum, &graph.unit),
                     percent(row.cum),
-                    row.name.replace('`', "'").replace('|', "\\|"),
+                    markdown_code(&row.name),
                     match row.inlined.label() {
                         "" => String::new(),
                         label => format!(" {label}"),
@@ -407,14 +420,31 @@ fn summary_md(drawn: &[Drawn]) -> String {
     md
 }
 
+/// A name safe in a Markdown table cell as `code`: one line, no backtick
+/// to end the span early, no `|` to end the cell.
+fn markdown_code(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '`' => '\''.to_string(),
+            '|' => "\\|".to_owned(),
+            c if c.is_control() => " ".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// Text safe in a Markdown heading or paragraph.
 fn markdown_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if "\\`*_[]<>#|".contains(c) {
+        // What could start markup a profile's names have no business
+        // making: HTML, links and images, code, tables, headings. (An
+        // underscore or a star can only make emphasis; names keep them.)
+        if "\\`[]()<>#|!".contains(c) {
             out.push('\\');
         }
-        out.push(c);
+        // One line: a line break would start a block of its own.
+        out.push(if c.is_control() { ' ' } else { c });
     }
     out
 }
@@ -446,8 +476,22 @@ mod tests {
     }
 
     #[test]
+    fn names_that_would_collide_are_made_unique() {
+        let parts = ["a/b", "a_b", "A_B", "c"].map(file_part);
+        assert_eq!(
+            unique_names(parts.into_iter()),
+            ["a_b", "a_b-2", "A_B-3", "c"]
+        );
+    }
+
+    #[test]
     fn markdown_text_is_escaped() {
-        assert_eq!(markdown_text("a_b*c"), "a\\_b\\*c");
+        assert_eq!(markdown_text("a_b*c"), "a_b*c");
+        assert_eq!(
+            markdown_text("x\n# H <img src=x onerror=y> ![i](u)"),
+            "x \\# H \\<img src=x onerror=y\\> \\!\\[i\\]\\(u\\)"
+        );
+        assert_eq!(markdown_code("a|b`c\nd"), "a\\|b'c d");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod errors;
 mod filter;
 mod fixtures;
 mod golden;
+mod hostile;
 mod http;
 mod legacy;
 mod pclntab;

@@ -1,0 +1,268 @@
+//! Hostile and careless input: crafted profiles (made here with torch's own
+//! encoder, as no Go program writes them), outputs that are not plain
+//! files, and values at the edges of what a number can hold.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use torch::profile::{encode_gzip, Function, Line, Location, Profile, Sample, ValueType};
+
+use crate::util::*;
+
+/// A profile of one sample type whose stacks are the given function
+/// names (leaf first), each with a value.
+fn crafted(sample_type: &str, unit: &str, stacks: &[(&[&str], i64)]) -> Profile {
+    let mut profile = Profile {
+        sample_types: vec![ValueType {
+            name: sample_type.into(),
+            unit: unit.into(),
+        }],
+        ..Profile::default()
+    };
+    for (names, value) in stacks {
+        let mut locations = Vec::new();
+        for name in names.iter() {
+            let function = match profile.functions.iter().position(|f| f.name == *name) {
+                Some(at) => at,
+                None => {
+                    profile.functions.push(Function {
+                        name: (*name).into(),
+                        system_name: (*name).into(),
+                        filename: "main.go".into(),
+                        start_line: 1,
+                    });
+                    profile.functions.len() - 1
+                }
+            };
+            profile.locations.push(Location {
+                address: 0x1000 + profile.locations.len() as u64,
+                mapping: None,
+                lines: vec![Line {
+                    function: Some(function),
+                    line: 1,
+                }],
+            });
+            locations.push(profile.locations.len() as u32 - 1);
+        }
+        profile.samples.push(Sample {
+            locations,
+            values: vec![*value],
+            labels: Vec::new(),
+        });
+    }
+    profile
+}
+
+fn write(dir: &Path, name: &str, profile: &Profile) -> String {
+    fs::write(dir.join(name), encode_gzip(profile)).unwrap();
+    name.to_owned()
+}
+
+#[test]
+fn a_fifo_is_written_to_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("graph.fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    let heap = path_str(&profile_path("heap")).to_owned();
+    let output = torch_in(dir.path(), &["-q", "-f", "graph.fifo", &heap]);
+    success(&output);
+    let svg = reader.join().unwrap();
+    assert!(svg.starts_with("<?xml"), "the SVG came through the FIFO");
+    use std::os::unix::fs::FileTypeExt;
+    let kind = fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "still a FIFO");
+}
+
+#[test]
+fn dev_stdout_is_written_to_even_when_it_leads_to_a_file() {
+    // `torch -f /dev/stdout > out.svg`: /dev/stdout is a link to the
+    // redirected file, which must receive the graph through it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = fs::File::create(dir.path().join("out.svg")).unwrap();
+    let heap = path_str(&profile_path("heap")).to_owned();
+    let status = Command::new(env!("CARGO_BIN_EXE_torch"))
+        .args(["-q", "-f", "/dev/stdout", &heap])
+        .current_dir(dir.path())
+        .stdout(out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let svg = fs::read_to_string(dir.path().join("out.svg")).unwrap();
+    assert!(
+        svg.starts_with("<?xml"),
+        "the graph went through /dev/stdout"
+    );
+    let link = fs::symlink_metadata("/dev/stdout").unwrap();
+    assert!(link.file_type().is_symlink(), "/dev/stdout is still a link");
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let heap = fs::read(profile_path("heap")).unwrap();
+    fs::write(dir.path().join("self.pb.gz"), &heap).unwrap();
+    fs::write(dir.path().join("b.pb.gz"), &heap).unwrap();
+    // The same file under another name counts too.
+    fs::hard_link(
+        dir.path().join("self.pb.gz"),
+        dir.path().join("alias.pb.gz"),
+    )
+    .unwrap();
+    for args in [
+        vec!["-f", "self.pb.gz", "self.pb.gz"],
+        vec!["-f", "alias.pb.gz", "self.pb.gz"],
+        vec!["--save", "b.pb.gz", "self.pb.gz", "b.pb.gz"],
+        vec!["-f", "./b.pb.gz", "--base", "b.pb.gz", "self.pb.gz"],
+    ] {
+        let message = failure(&torch_in(dir.path(), &args));
+        assert!(message.contains("is also an input"), "{args:?}: {message}");
+    }
+    for file in ["self.pb.gz", "b.pb.gz"] {
+        assert_eq!(
+            fs::read(dir.path().join(file)).unwrap(),
+            heap,
+            "{file} untouched"
+        );
+    }
+}
+
+#[test]
+fn numbers_at_the_edges_are_refused_or_held_not_panicked_on() {
+    let heap = path_str(&profile_path("heap")).to_owned();
+    for args in [
+        vec!["-t", "18446744073709551615", "-r", heap.as_str()],
+        vec!["-t", "9223372036854775807", "-r", heap.as_str()],
+        vec!["--max-size", "18446744073709551615", "-r", heap.as_str()],
+        vec!["--max-size", "0", "-r", heap.as_str()],
+        vec!["--max-size", "5PiB", "-r", heap.as_str()],
+    ] {
+        let (_dir, output) = torch(&args);
+        usage_error(&output);
+    }
+    let (_dir, output) = torch(&["--max-size", "512MiB", "-r", &heap]);
+    assert_eq!(success(&output), expected("heap").folded("inuse_space"));
+    let (_dir, output) = torch(&["--max-size", "1KiB", "-r", &heap]);
+    assert!(failure(&output).contains("1024-byte limit"));
+
+    // A mean of i64::MIN over -1 events cannot be divided: it saturates.
+    let dir = tempfile::tempdir().unwrap();
+    let mut profile = crafted("contentions", "count", &[(&["main.f"], -1)]);
+    profile.sample_types.push(ValueType {
+        name: "delay".into(),
+        unit: "nanoseconds".into(),
+    });
+    profile.samples[0].values.push(i64::MIN);
+    let file = write(dir.path(), "mutex.pb.gz", &profile);
+    for extra in ["-r", "-p"] {
+        let output = torch_in(dir.path(), &["-q", "-mean_delay", extra, &file]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{extra}: {stderr}");
+        assert!(
+            matches!(output.status.code(), Some(0 | 2)),
+            "{extra}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn names_cannot_break_the_svg_the_summary_or_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = [
+        "main.\u{fffe}odd\u{ffff}",
+        "main.line\nbreak",
+        "main.\u{1b}]0;pwned\u{7}title",
+        "main.<img src=x onerror=alert(1)>",
+        "main.pipe|`tick`",
+    ];
+    let stacks: Vec<(&[&str], i64)> = evil
+        .iter()
+        .map(|name| (std::slice::from_ref(name), 7))
+        .collect();
+    let mut profile = crafted(
+        "samples\n# injected heading ![x](http://e/x.png)",
+        "count",
+        &stacks,
+    );
+    profile.sample_types.push(ValueType {
+        name: "a/b".into(),
+        unit: "count".into(),
+    });
+    profile.sample_types.push(ValueType {
+        name: "a_b".into(),
+        unit: "count".into(),
+    });
+    for sample in &mut profile.samples {
+        sample.values.extend([3, 4]);
+    }
+    let file = write(dir.path(), "evil.pb.gz", &profile);
+
+    // The SVG stays well-formed XML.
+    let output = torch_in(dir.path(), &["-q", "-p", "--sample-index=0", &file]);
+    let svg = success(&output);
+    let forbidden = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+    };
+    assert!(!svg.contains(forbidden), "a character XML forbids");
+    assert!(
+        svg.contains("main.\u{fffd}odd\u{fffd}"),
+        "replaced, not dropped"
+    );
+    let mut reader = quick_xml::Reader::from_str(&svg);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed XML: {e}"),
+        }
+    }
+
+    // --output-dir: a graph per type (names made unique), and a summary
+    // whose headings and rows stay what they are.
+    success(&torch_in(dir.path(), &["-q", "--output-dir", "out", &file]));
+    let out = dir.path().join("out");
+    assert!(out.join("evil-a_b.svg").exists() && out.join("evil-a_b-2.svg").exists());
+    let summary = fs::read_to_string(out.join("summary.md")).unwrap();
+    for line in summary.lines() {
+        assert!(
+            !line.starts_with("# injected"),
+            "a heading was injected: {summary}"
+        );
+        assert!(!line.contains("![x]("), "an image: {line}");
+        if line.starts_with("| ") && line.contains("main.") {
+            // A name is one code span, where Markdown shows HTML as text.
+            assert_eq!(line.matches('`').count(), 2, "{line}");
+        } else {
+            assert!(!line.contains("<img src"), "raw HTML: {line}");
+        }
+    }
+    let headings = summary.lines().filter(|l| l.starts_with("### ")).count();
+    assert_eq!(headings, 3, "one heading per sample type: {summary}");
+    let rows = summary
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("main."))
+        .count();
+    assert_eq!(
+        rows,
+        3 * evil.len(),
+        "one row per function per type: {summary}"
+    );
+    let index = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!index.contains("<img src=x"), "index.html escapes names");
+
+    // Nothing reaches the terminal raw: --top, and an error naming a type.
+    let output = torch_in(dir.path(), &["--top", "--sample-index=0", &file]);
+    let table = success(&output);
+    assert!(!table.contains('\u{1b}'), "no escape sequence in --top");
+    let output = torch_in(dir.path(), &["-r", "--sample-index=nosuch", &file]);
+    let message = failure(&output);
+    assert!(!message.contains('\u{1b}'), "{message}");
+}

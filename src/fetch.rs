@@ -82,7 +82,7 @@ pub fn fetch(target: &Target, options: &FetchOptions, max_size: u64) -> Result<V
     if !status.is_success() {
         return Err(fail(status_message(response)));
     }
-    read_body(response, max_size).map_err(|e| {
+    read_body(response, max_size, started + timeout).map_err(|e| {
         // reqwest reports a body cut by the total timeout as a plain body
         // error; the clock says which it was.
         if io_timeout(&e.0) || started.elapsed() >= timeout {
@@ -95,16 +95,18 @@ pub fn fetch(target: &Target, options: &FetchOptions, max_size: u64) -> Result<V
 
 fn client(target: &Target, options: &FetchOptions, timeout: Duration) -> reqwest::Result<Client> {
     let guard_headers = !options.headers.is_empty();
-    let first_host = target.url.host_str().map(str::to_owned);
+    let origin = target.url.origin();
     let policy = Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
             return attempt.error(RedirectLoop);
         }
-        let same_host = attempt.url().host_str().map(str::to_owned) == first_host;
-        if guard_headers && !same_host {
-            // Credentials given with -H are for the host the user named.
-            let to = attempt.url().to_string();
-            return attempt.error(CrossHostRedirect(to));
+        if guard_headers && attempt.url().origin() != origin {
+            // Credentials given with -H are for the origin the user named:
+            // scheme, host and port. The target is named without its own.
+            let mut to = attempt.url().clone();
+            let _ = to.set_username("");
+            let _ = to.set_password(None);
+            return attempt.error(CrossHostRedirect(to.to_string()));
         }
         attempt.follow()
     });
@@ -145,12 +147,33 @@ impl std::error::Error for CrossHostRedirect {}
 
 /// Reads at most `max_size` bytes of body. A failure comes with the I/O
 /// error (to tell a timeout) and the message to show otherwise.
-fn read_body(response: Response, max_size: u64) -> Result<Vec<u8>, (io::Error, String)> {
+///
+/// The whole exchange has one deadline: a server that sends a byte now and
+/// then would otherwise keep every single read within the timeout forever.
+fn read_body(
+    response: Response,
+    max_size: u64,
+    deadline: Instant,
+) -> Result<Vec<u8>, (io::Error, String)> {
     let expected = response.content_length();
     let mut body = Vec::new();
-    if let Err(e) = response.take(max_size + 1).read_to_end(&mut body) {
-        let message = format!("the response was cut off after {} bytes ({e})", body.len());
-        return Err((e, message));
+    let mut reader = response.take(max_size.saturating_add(1));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        if Instant::now() >= deadline {
+            let e = io::Error::new(io::ErrorKind::TimedOut, "the deadline passed");
+            let message = format!("timed out after {} bytes of the response", body.len());
+            return Err((e, message));
+        }
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => body.extend_from_slice(&chunk[..read]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let message = format!("the response was cut off after {} bytes ({e})", body.len());
+                return Err((e, message));
+            }
+        }
     }
     let problem = if body.len() as u64 > max_size {
         format!("the response is larger than the {max_size}-byte limit (--max-size)")

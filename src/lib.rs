@@ -442,16 +442,39 @@ pub(crate) fn collect(
         };
         Progress::start(Feedback::detect(config.quiet), &what, seconds)
     });
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = sources
-            .iter()
-            .map(|source| scope.spawn(move || read_source(source, binary, config)))
+    read_all_of(sources, |source| read_source(source, binary, config))
+}
+
+/// Reads every source with `read`, a bounded number at a time (each fetch
+/// also has a thread of its own inside the HTTP client, and a fleet of
+/// hundreds must not exhaust the process limit); when no thread can be
+/// started at all, on this one. Results in the sources' order.
+fn read_all_of<T: Send>(sources: &[Source], read: impl Fn(&Source) -> T + Sync) -> Vec<T> {
+    const AT_ONCE: usize = 64;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(source) = sources.get(index) else {
+                return done;
+            };
+            done.push((index, read(source)));
+        }
+    };
+    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..sources.len().min(AT_ONCE))
+            .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().expect("a source reader panicked"))
-            .collect()
-    })
+        // Whatever no worker took (none could start): here.
+        let mut results = work();
+        for worker in workers {
+            results.extend(worker.join().expect("a source reader panicked"));
+        }
+        results
+    });
+    results.sort_by_key(|&(index, _)| index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 fn read_source(
@@ -594,4 +617,32 @@ pub fn decode(raw: &RawProfile, max_size: u64) -> Result<Profile, Error> {
         return Err(Error::NoSamples { input });
     }
     Ok(profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_read_a_bounded_number_at_a_time_in_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let sources: Vec<Source> = (0..300)
+            .map(|i| Source::File(PathBuf::from(i.to_string())))
+            .collect();
+        let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let read = |source: &Source| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::yield_now();
+            running.fetch_sub(1, Ordering::SeqCst);
+            match source {
+                Source::File(path) => path.display().to_string(),
+                Source::Url(_) => unreachable!(),
+            }
+        };
+        let read_in_order = read_all_of(&sources, read);
+        let want: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+        assert_eq!(read_in_order, want);
+        assert!(most.load(Ordering::SeqCst) <= 65, "{most:?} at once");
+    }
 }

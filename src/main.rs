@@ -8,10 +8,11 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Ctrl-C ends torch at once (nothing is written until the end, and then
-/// through a temporary file), but not silently: a progress line on a
-/// terminal is cleared, "interrupted" said, and the exit code is the
-/// shell's for SIGINT.
+/// Ctrl-C (or SIGTERM, SIGHUP) ends torch at once, but not silently and
+/// not leaving anything half-written: a progress line on a terminal is
+/// cleared, "interrupted" said, a temporary file being written removed
+/// (the output it was to replace stays as it was), and the exit code is
+/// the shell's for SIGINT.
 fn on_interrupt_say_so() {
     let _ = ctrlc::set_handler(|| {
         use std::io::{IsTerminal, Write};
@@ -20,6 +21,7 @@ fn on_interrupt_say_so() {
             let _ = write!(stderr, "\r\x1b[2K");
         }
         let _ = writeln!(stderr, "torch: interrupted");
+        torch::output::remove_unfinished();
         std::process::exit(130);
     });
 }

@@ -83,12 +83,48 @@ pub fn write_atomically(
         .suffix(".tmp")
         .tempfile_in(directory)
         .map_err(fail)?;
+    let _unfinished = Unfinished::register(temp.path());
     fill(temp.as_file_mut())
         .and_then(|()| temp.as_file_mut().sync_all())
         .map_err(fail)?;
     keep_permissions_of_existing(path, temp.as_file()).map_err(fail)?;
     temp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Temporary files being written, so that an interrupted run (Ctrl-C,
+/// SIGTERM) can remove them on its way out: a signal ends the process
+/// without running destructors.
+static UNFINISHED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A temporary file listed in [`UNFINISHED`] while it lives.
+struct Unfinished(PathBuf);
+
+impl Unfinished {
+    fn register(path: &Path) -> Unfinished {
+        let mut list = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
+        list.push(path.to_path_buf());
+        Unfinished(path.to_path_buf())
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        let mut list = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner());
+        list.retain(|path| *path != self.0);
+    }
+}
+
+/// Removes the temporary files of writes still under way: for a process
+/// about to end on a signal.
+pub fn remove_unfinished() {
+    // A signal may come while the list is held; then there is nothing
+    // safe to do but leave the files.
+    if let Ok(list) = UNFINISHED.try_lock() {
+        for path in list.iter() {
+            let _ = fs::remove_file(path);
+        }
+    }
 }
 
 /// A temp file is created `0600`; a new output should be readable like any
@@ -192,4 +228,24 @@ pub fn make_directory(directory: &Path) -> Result<(), Error> {
         source,
     })?;
     check_directory(&directory.join("index.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = dir.path().join(".torch-x.tmp");
+        fs::write(&temp, "half").unwrap();
+        let unfinished = Unfinished::register(&temp);
+        remove_unfinished();
+        assert!(!temp.exists(), "removed on the way out");
+        drop(unfinished);
+        assert!(
+            UNFINISHED.lock().unwrap().iter().all(|p| *p != temp),
+            "unlisted once done"
+        );
+    }
 }

@@ -174,6 +174,9 @@ pub fn resolve_for(
 /// Whether `path` is an executable of any platform Go builds for: ELF,
 /// Mach-O (thin or universal) or PE.
 fn is_executable(path: &Path) -> bool {
+    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut magic = [0u8; 4];
     let read = fs::File::open(path).and_then(|mut file| file.read_exact(&mut magic));
     read.is_ok()
@@ -310,6 +313,11 @@ fn collection_seconds(url: &mut Url, asked: Option<u64>) -> (Option<u64>, bool) 
 
 fn is_elf(path: &Path) -> Result<bool, Error> {
     const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+    // Only a regular file is peeked at: reading a pipe (`<(cat p.pb)`,
+    // /dev/stdin) would take its first bytes from the profile.
+    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(false);
+    }
     let mut magic = [0u8; 4];
     let Ok(mut file) = fs::File::open(path) else {
         // Not a readable file: a URL, or an error reported when it is read.
@@ -326,12 +334,44 @@ fn is_elf(path: &Path) -> Result<bool, Error> {
     }
 }
 
+/// Reads a profile from a stream (`-`, standard input) whole, refusing
+/// one larger than `max_size`.
+fn read_stream(
+    stream: impl Read,
+    path: &Path,
+    binary: Option<&Path>,
+    max_size: u64,
+) -> Result<RawProfile, Error> {
+    let mut bytes = Vec::new();
+    stream
+        .take(max_size.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > max_size {
+        return Err(Error::TooLarge {
+            input: "standard input".into(),
+            limit: max_size,
+        });
+    }
+    Ok(RawProfile {
+        bytes,
+        origin: Origin::File(path.to_path_buf()),
+        binary: binary.map(Path::to_path_buf),
+    })
+}
+
 /// Reads a profile file whole, refusing one larger than `max_size`.
 pub fn read_file(path: &Path, binary: Option<&Path>, max_size: u64) -> Result<RawProfile, Error> {
     let read_error = |source| Error::Read {
         path: path.to_path_buf(),
         source,
     };
+    if path == Path::new("-") {
+        return read_stream(std::io::stdin().lock(), path, binary, max_size);
+    }
     let file = fs::File::open(path).map_err(read_error)?;
     // Room for the whole file at once: growing would double the buffer.
     let size = file.metadata().map_or(0, |m| m.len()).min(max_size);

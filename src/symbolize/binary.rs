@@ -99,6 +99,12 @@ impl Binary {
             path: path.to_path_buf(),
             source,
         };
+        // Only a regular file: a FIFO named by a profile's mapping would
+        // block the open until some writer came, and a device never ends.
+        let metadata = fs::metadata(path).map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(not_elf("not a regular file".into()));
+        }
         let file = fs::File::open(path).map_err(read_error)?;
         // SAFETY: the map is only ever read. A binary rewritten underneath
         // torch while it runs could give wrong names, as it would for any

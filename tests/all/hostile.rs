@@ -266,3 +266,76 @@ fn names_cannot_break_the_svg_the_summary_or_the_terminal() {
     let message = failure(&output);
     assert!(!message.contains('\u{1b}'), "{message}");
 }
+
+#[test]
+fn a_profile_from_a_pipe_keeps_every_byte() {
+    // The first argument used to be peeked at for an ELF header, taking
+    // four bytes from a pipe. `-` reads standard input.
+    let heap = profile_path("heap");
+    let want = expected("heap").folded("inuse_space");
+    for source in ["/dev/stdin", "-"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_torch"))
+            .args(["-r", source])
+            .stdin(fs::File::open(&heap).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(success(&output), want, "{source}");
+    }
+    // A FIFO given as the profile is read as a stream.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("heap.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let (fifo, heap) = (fifo.clone(), heap.clone());
+        std::thread::spawn(move || fs::write(fifo, fs::read(heap).unwrap()).unwrap())
+    };
+    let output = torch_in(dir.path(), &["-r", "heap.fifo"]);
+    writer.join().unwrap();
+    assert_eq!(success(&output), want);
+}
+
+#[test]
+fn a_fifo_named_as_the_binary_is_passed_over_not_waited_on() {
+    // An unnamed profile whose mapping names a FIFO: opening it to read
+    // the binary would wait for a writer forever.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("service");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut profile = crafted("samples", "count", &[(&["main.f"], 5)]);
+    profile.functions.clear();
+    profile.locations[0].lines.clear();
+    profile.mappings.push(torch::profile::Mapping {
+        memory_start: 0x1000,
+        memory_limit: 0x2000,
+        filename: path_str(&fifo).to_owned(),
+        ..Default::default()
+    });
+    profile.locations[0].mapping = Some(0);
+    let file = write(dir.path(), "nameless.pb.gz", &profile);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_torch"))
+        .args(["-q", "-r", &file])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("torch waited on the FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
+}

@@ -325,6 +325,12 @@ fn progress_bar_on_a_terminal() {
 
 #[test]
 fn ctrl_c_during_collection_says_so_and_leaves_no_output() {
+    for signal in ["-INT", "-TERM"] {
+        interrupt_a_collection(signal);
+    }
+}
+
+fn interrupt_a_collection(signal: &str) {
     let _turn = cpu_turn();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_torch"))
@@ -341,7 +347,7 @@ fn ctrl_c_during_collection_says_so_and_leaves_no_output() {
     assert!(line.contains("collecting"), "{line}");
     let interrupted = Instant::now();
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -863,4 +869,51 @@ fn a_delta_profile_reads_the_same_in_the_graphs_index_and_summary() {
             .unwrap_or_else(|| panic!("no heading for {sample_type} in {summary}"));
         assert_eq!(heading, row, "summary and index agree");
     }
+}
+
+/// Where a server redirects to, for the redirecting server's `fn`.
+static REDIRECT_TO: OnceLock<String> = OnceLock::new();
+
+#[test]
+fn headers_are_not_sent_to_another_port_on_redirect() {
+    // The same host on another port is another origin.
+    let other = misbehaving(1, |s, _| {
+        reply(s, "200 OK", "", b"headers seen");
+    });
+    REDIRECT_TO
+        .set(format!("http://user:secret@{other}/debug/pprof/heap"))
+        .unwrap();
+    let addr = misbehaving(1, |s, _| {
+        let location = format!("Location: {}\r\n", REDIRECT_TO.get().unwrap());
+        reply(s, "302 Found", &location, b"")
+    });
+    let stderr = fetch_error(&addr, &["-H", "X-Api-Key: hidden-value"]);
+    assert!(stderr.contains("redirected to another host"), "{stderr}");
+    assert!(!stderr.contains("hidden-value"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the target's password is not shown: {stderr}"
+    );
+}
+
+#[test]
+fn a_body_that_drips_is_timed_out_as_a_whole() {
+    // Headers at once, then a byte every 200 ms, for as long as the
+    // connection lasts: every read is quick, the exchange never ends.
+    let addr = misbehaving(1, |s, _| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        let until = Instant::now() + Duration::from_secs(25);
+        while Instant::now() < until && s.write_all(b"x").is_ok() {
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let started = Instant::now();
+    // fetch_error gives --timeout 1.
+    let stderr = fetch_error(&addr, &[]);
+    assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the deadline covers the body: {:?}",
+        started.elapsed()
+    );
 }

@@ -287,9 +287,7 @@ pub(crate) fn load(
     save_to: Option<&Path>,
 ) -> Result<Loaded, Error> {
     let (raws, mut profiles) = read_all(sources, config)?;
-    for (raw, profile) in raws.iter().zip(&mut profiles) {
-        name_addresses(raw, profile, config)?;
-    }
+    name_all(&raws, &mut profiles, config)?;
     let names: Vec<String> = raws.iter().map(|raw| raw.origin.name()).collect();
     let mut profile = profile::merge(profiles).map_err(|(position, source)| Error::Merge {
         input: names[position].clone(),
@@ -525,6 +523,41 @@ fn decode_all(
     Ok((raws, profiles))
 }
 
+/// Names each profile's unnamed addresses ([`name_addresses`]), all at
+/// once: a fleet whose symbol endpoints stall waits for one deadline, not
+/// one per source.
+fn name_all(raws: &[RawProfile], profiles: &mut [Profile], config: &Config) -> Result<(), Error> {
+    const AT_ONCE: usize = 64;
+    for (raws, profiles) in raws.chunks(AT_ONCE).zip(profiles.chunks_mut(AT_ONCE)) {
+        // Those no thread could be started for are named here, after.
+        let mut left = Vec::new();
+        let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for (index, (raw, profile)) in raws.iter().zip(profiles.iter_mut()).enumerate() {
+                // Most profiles are named already: no thread for those.
+                if symbolize::unnamed_addresses(profile).is_empty() {
+                    continue;
+                }
+                let spawned = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || name_addresses(raw, profile, config));
+                match spawned {
+                    Ok(handle) => handles.push(handle),
+                    Err(_) => left.push(index),
+                }
+            }
+            let joined = handles
+                .into_iter()
+                .map(|h| h.join().expect("naming panicked"));
+            joined.collect()
+        });
+        results.into_iter().collect::<Result<(), Error>>()?;
+        for index in left {
+            name_addresses(&raws[index], &mut profiles[index], config)?;
+        }
+    }
+    Ok(())
+}
+
 /// Names addresses a profile left unnamed: from the binary (given, or found
 /// as pprof finds it), else through the service's symbol endpoint for a URL
 /// source. Only a binary that does not match is fatal; what stays unnamed
@@ -547,7 +580,7 @@ pub(crate) fn name_addresses(
     )?;
     let still_unnamed = symbolize::unnamed_addresses(profile);
     if let (Origin::Url(target), false) = (&raw.origin, still_unnamed.is_empty()) {
-        match symbolize::remote::lookup(target, &still_unnamed, &config.fetch) {
+        match symbolize::remote::lookup(target, &still_unnamed, &config.fetch, config.max_size) {
             Ok(names) => {
                 symbolize::apply_names(profile, &names);
             }

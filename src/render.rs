@@ -312,7 +312,11 @@ pub fn amount(tree: &CallTree, measure: &Measure) -> String {
     if measure.mean {
         format!("{} per event overall", human(measure.total(tree)))
     } else if shrank < 0 {
-        format!("{} grew, {} shrank", human(grew), human(-shrank))
+        format!(
+            "{} grew, {} shrank",
+            human(grew),
+            human(shrank.saturating_neg())
+        )
     } else {
         format!("{} total", human(measure.total(tree)))
     }
@@ -512,7 +516,7 @@ struct Entry {
 
 /// `1.5 MB → 2 MB (+512 kB, +33.3%)`
 fn change_text(before: i64, after: i64, unit: &str) -> String {
-    let delta = after - before;
+    let delta = after.saturating_sub(before);
     let sign = if delta > 0 { "+" } else { "" };
     let percent = match before {
         0 => "new".to_owned(),

@@ -4,6 +4,15 @@
 /// Formats `value` measured in `unit` (a pprof unit string such as `bytes`,
 /// `nanoseconds` or `count`) for people.
 pub fn human(value: i64, unit: &str) -> String {
+    let text = human_unchecked(value, unit);
+    // Sums saturate rather than wrap; a value at the edge is one that did.
+    match value {
+        i64::MAX | i64::MIN => format!("{text} (saturated)"),
+        _ => text,
+    }
+}
+
+fn human_unchecked(value: i64, unit: &str) -> String {
     let magnitude = value.unsigned_abs() as f64;
     let sign = if value < 0 { "-" } else { "" };
     match unit_kind(unit) {

@@ -2,8 +2,8 @@
 //! GET (Go 1.22 and later answer POST with 405), addresses in the query
 //! string joined by `+`, answered with `0xADDR name` lines.
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
@@ -24,14 +24,19 @@ pub fn symbol_url(profile_url: &Url) -> Url {
     url
 }
 
-/// Asks the service that served `target` for the names of `addresses`.
+/// Asks the service that served `target` for the names of `addresses`,
+/// in batches, all within one deadline (`--timeout`, else 30 s), each
+/// reply within `max_size` bytes. Only the addresses asked for are kept.
 pub fn lookup(
     target: &Target,
     addresses: &[u64],
     options: &FetchOptions,
+    max_size: u64,
 ) -> Result<HashMap<u64, String>, crate::Error> {
     let mut names = HashMap::new();
     let base = symbol_url(&target.url);
+    let timeout = options.timeout.unwrap_or(Duration::from_secs(30));
+    let deadline = Instant::now() + timeout;
     for batch in addresses.chunks(BATCH) {
         let query: Vec<String> = batch.iter().map(|a| format!("{a:#x}")).collect();
         let mut url = base.clone();
@@ -42,19 +47,29 @@ pub fn lookup(
             seconds: None,
             delta: false,
         };
+        let left = deadline.saturating_duration_since(Instant::now());
         let options = FetchOptions {
-            timeout: Some(options.timeout.unwrap_or(Duration::from_secs(30))),
+            timeout: Some(left.max(Duration::from_millis(1))),
             headers: options.headers.clone(),
         };
-        let body = fetch::fetch(&symbol_target, &options, 64 << 20)?;
-        parse_symbols(&String::from_utf8_lossy(&body), &mut names);
+        // Named by the endpoint, not by a URL of a thousand addresses.
+        let shortened = |error| match error {
+            crate::Error::Fetch { reason, .. } => crate::Error::Fetch {
+                url: format!("{base}?<{} addresses>", batch.len()),
+                reason,
+            },
+            other => other,
+        };
+        let body = fetch::fetch(&symbol_target, &options, max_size).map_err(shortened)?;
+        let asked: HashSet<u64> = batch.iter().copied().collect();
+        parse_symbols(&String::from_utf8_lossy(&body), &asked, &mut names);
     }
     Ok(names)
 }
 
-/// Reads `0xADDR name` lines; the `num_symbols:` header and anything else
-/// is skipped.
-fn parse_symbols(text: &str, names: &mut HashMap<u64, String>) {
+/// Reads `0xADDR name` lines for the addresses `asked`; the
+/// `num_symbols:` header, other addresses and anything else are skipped.
+fn parse_symbols(text: &str, asked: &HashSet<u64>, names: &mut HashMap<u64, String>) {
     for line in text.lines() {
         let Some((address, name)) = line.split_once(' ') else {
             continue;
@@ -63,7 +78,9 @@ fn parse_symbols(text: &str, names: &mut HashMap<u64, String>) {
             continue;
         };
         if let (Ok(address), false) = (u64::from_str_radix(hex, 16), name.trim().is_empty()) {
-            names.insert(address, name.trim().to_owned());
+            if asked.contains(&address) {
+                names.insert(address, name.trim().to_owned());
+            }
         }
     }
 }
@@ -92,11 +109,13 @@ mod tests {
     #[test]
     fn answers_are_parsed() {
         let mut names = HashMap::new();
+        let asked: HashSet<u64> = [0x4a1b2c, 0x10].into();
         parse_symbols(
-            "num_symbols: 1\n0x4a1b2c main.main\n0x10 runtime.goexit\njunk\n",
+            "num_symbols: 1\n0x4a1b2c main.main\n0x10 runtime.goexit\njunk\n0x99 not.asked\n",
+            &asked,
             &mut names,
         );
-        assert_eq!(names.len(), 2);
+        assert_eq!(names.len(), 2, "only what was asked: {names:?}");
         assert_eq!(names[&0x4a1b2c], "main.main");
     }
 }

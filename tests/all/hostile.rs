@@ -339,3 +339,33 @@ fn a_fifo_named_as_the_binary_is_passed_over_not_waited_on() {
     };
     assert!(status.success());
 }
+
+#[test]
+fn values_that_overflow_saturate_and_say_so() {
+    // Two samples of i64::MAX on one stack, and a delta whose shrink is
+    // i64::MIN: sums that cannot be held.
+    let dir = tempfile::tempdir().unwrap();
+    let big = crafted(
+        "inuse_space",
+        "bytes",
+        &[
+            (&["main.f1"], i64::MAX),
+            (&["main.f1"], i64::MAX),
+            (&["main.f2"], i64::MIN),
+        ],
+    );
+    let file = write(dir.path(), "big.pb.gz", &big);
+    let svg = success(&torch_in(dir.path(), &["-q", "-p", &file]));
+    let subtitle = svg_text_by_id(&svg, "subtitle");
+    assert!(subtitle.contains("(saturated)"), "{subtitle}");
+    assert!(!subtitle.contains("-8 EB"), "{subtitle}");
+    let small = crafted("inuse_space", "bytes", &[(&["main.f1"], i64::MIN)]);
+    let base = write(dir.path(), "small.pb.gz", &small);
+    let output = torch_in(dir.path(), &["-q", "-p", "--base", &base, &file]);
+    let svg = success(&output);
+    assert!(!svg.contains("-8446744073709551616"), "no wrapped number");
+    assert!(
+        svg.contains("(saturated)"),
+        "the diff says a value saturated"
+    );
+}

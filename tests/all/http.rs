@@ -917,3 +917,70 @@ fn a_body_that_drips_is_timed_out_as_a_whole() {
         started.elapsed()
     );
 }
+
+#[test]
+fn stalled_symbol_endpoints_share_one_deadline_and_say_so_briefly() {
+    // Four services whose profiles have no names and whose symbol
+    // endpoints never answer: asked one after another, that took four
+    // timeouts; asked at once, it takes one.
+    let serve = |s: &mut TcpStream, path: &str| {
+        if path.starts_with("/debug/pprof/symbol") {
+            thread::sleep(Duration::from_secs(8));
+            return;
+        }
+        let profile = fixtures_dir().join("profiles/symtest-default/goroutine-nosym.txt");
+        reply(s, "200 OK", "", &fs::read(profile).unwrap());
+    };
+    let sources: Vec<String> = (0..4)
+        .map(|_| {
+            format!(
+                "http://{}/debug/pprof/goroutine?debug=1",
+                misbehaving(2, serve)
+            )
+        })
+        .collect();
+    let mut args = vec!["-r", "--timeout", "2"];
+    args.extend(sources.iter().map(String::as_str));
+    let started = Instant::now();
+    let (_dir, output) = torch(&args);
+    let elapsed = started.elapsed();
+    success(&output);
+    assert!(
+        elapsed < Duration::from_secs(7),
+        "one deadline for all: {elapsed:?}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("symbols")).collect();
+    assert_eq!(warnings.len(), 4, "{stderr}");
+    for line in warnings {
+        assert!(line.len() < 300, "a short line: {line}");
+        assert!(line.contains("addresses>"), "{line}");
+    }
+}
+
+#[test]
+fn a_symbol_reply_obeys_max_size() {
+    let serve = |s: &mut TcpStream, path: &str| {
+        if path.starts_with("/debug/pprof/symbol") {
+            // Two megabytes of names for addresses nobody asked for.
+            let body: String = (0..100_000u64)
+                .map(|a| format!("{:#x} main.f{a}\n", a + 1))
+                .collect();
+            reply(s, "200 OK", "", body.as_bytes());
+            return;
+        }
+        let profile = fixtures_dir().join("profiles/symtest-default/goroutine-nosym.txt");
+        reply(s, "200 OK", "", &fs::read(profile).unwrap());
+    };
+    let source = format!(
+        "http://{}/debug/pprof/goroutine?debug=1",
+        misbehaving(2, serve)
+    );
+    let (_dir, output) = torch(&["-r", "--max-size", "1MiB", &source]);
+    success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("symbols") && stderr.contains("1048576-byte limit"),
+        "{stderr}"
+    );
+}

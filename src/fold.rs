@@ -279,6 +279,46 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// Refuses a stack whose folded text would be absurd (a thousand
+    /// frames of a thousand inlined lines of a 10 kB name: 10 GB from a
+    /// profile of 130 bytes). Exact sums are only made for samples whose
+    /// depth times the longest location could exceed the limit, which no
+    /// real profile's do.
+    fn check_stack_text(&self, tree: &CallTree) -> Result<(), TreeError> {
+        const LIMIT: u64 = 64 << 20;
+        let text_of: Vec<u64> = (0..self.frames.spans.len())
+            .map(|location| {
+                let frames = self.frames.of(location);
+                let names = frames.iter().map(|&f| tree.frames.name(f).len() as u64 + 1);
+                names.fold(0u64, u64::saturating_add)
+            })
+            .collect();
+        let longest = text_of.iter().copied().max().unwrap_or(0);
+        for sample in &self.profile.samples {
+            let depth = sample.locations.len() as u64;
+            if depth.saturating_mul(longest) <= LIMIT {
+                continue;
+            }
+            let text = sample
+                .locations
+                .iter()
+                .map(|&l| text_of[l as usize])
+                .fold(0u64, u64::saturating_add);
+            if text > LIMIT {
+                let frames = sample
+                    .locations
+                    .iter()
+                    .map(|&l| self.frames.of(l as usize).len());
+                return Err(TreeError::StackTooLong {
+                    frames: frames.sum(),
+                    megabytes: text >> 20,
+                    limit: LIMIT >> 20,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// About how many frames the samples' stacks hold, which bounds the
     /// nodes a tree of them needs: their locations times the mean number
     /// of frames per location.
@@ -298,6 +338,7 @@ impl Walk<'_> {
     /// has no children to look for.
     fn add(&self, tree: &mut CallTree, columns: &[(usize, usize)]) -> Result<(), TreeError> {
         let profile = self.profile;
+        self.check_stack_text(tree)?;
         tree.reserve(self.frames_estimate());
         let stacks = Stacks {
             profile,

@@ -40,6 +40,15 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub enum TreeError {
     #[error("more than {} distinct frames or stack prefixes", NodeId::MAX - 1)]
     TooLarge,
+    #[error(
+        "a stack of {frames} frames would be {megabytes} MB of text, more than the {limit} MB \
+         torch draws or prints for one stack"
+    )]
+    StackTooLong {
+        frames: usize,
+        megabytes: u64,
+        limit: u64,
+    },
 }
 
 /// Every distinct frame name, each stored once.

@@ -35,6 +35,15 @@ pub enum DecodeError {
     Gzip(std::io::Error),
     #[error("decompressed profile is larger than the {limit}-byte limit")]
     TooLarge { limit: u64 },
+    #[error(
+        "more than {samples} samples, which would take more memory than torch's budget of \
+         {budget} MB (8 times the {size}-byte profile, plus 512 MB)"
+    )]
+    OverBudget {
+        samples: usize,
+        budget: u64,
+        size: usize,
+    },
     #[error("this is {0}, not a pprof profile")]
     NotAProfile(&'static str),
     #[error("line {line}: {message}")]
@@ -67,13 +76,37 @@ pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
         // Samples are the bulk of a profile: everything else is decoded
         // first, then each sample goes straight from the wire into the
         // model, with no intermediate copy.
-        let layout = split_samples(&data)?;
+        let layout = split_samples(&data, samples_within_budget(data.len()))?;
         let raw = pb::Profile::decode(&*layout.header)
             .map_err(|e| DecodeError::Protobuf(e.to_string()))?;
         Resolver::new(&raw)?.resolve(&data, &layout.samples)?
     };
     check_limits(&profile)?;
     Ok(profile)
+}
+
+/// What a decoded sample costs at least: its record and two small
+/// allocations (stack and values).
+const SAMPLE_COST: u64 = std::mem::size_of::<Sample>() as u64 + 32;
+
+/// How many samples a profile of `size` bytes may hold. A sample can be 4
+/// bytes on the wire and costs about a hundred once decoded, so 200
+/// million of them, 800 MB gunzipped from under 1 MB, would need 20 GB.
+/// The budget is 8 times the profile's size plus 512 MB: real profiles,
+/// whose samples carry stacks, stay well inside it. Counted while the
+/// samples are found, so that the refusal comes before the memory is spent.
+fn samples_within_budget(size: usize) -> usize {
+    let budget = (size as u64).saturating_mul(8).saturating_add(512 << 20);
+    usize::try_from(budget / SAMPLE_COST).unwrap_or(usize::MAX)
+}
+
+fn over_budget(size: usize) -> DecodeError {
+    let budget = (size as u64).saturating_mul(8).saturating_add(512 << 20);
+    DecodeError::OverBudget {
+        samples: samples_within_budget(size),
+        budget: budget >> 20,
+        size,
+    }
 }
 
 /// Deepest stack torch accepts: far beyond Go's own limits (64 frames for
@@ -199,19 +232,41 @@ struct Layout {
 /// Walks the top-level fields. Protobuf merges concatenated messages
 /// silently; pprof refuses them by spotting a second `time_nanos` field, and
 /// so does this walk (which also rejects malformed framing early).
-fn split_samples(data: &[u8]) -> Result<Layout, DecodeError> {
+fn split_samples(data: &[u8], max_samples: usize) -> Result<Layout, DecodeError> {
     const SAMPLE: u64 = 2;
-    const TIME_NANOS: u64 = 9;
+    // Counted first, so that the budget is checked, and the list made at
+    // its size, before any memory is spent on it.
+    let mut count = 0usize;
+    walk_fields(data, |field, _, _| count += usize::from(field == SAMPLE))?;
+    if count > max_samples {
+        return Err(over_budget(data.len()));
+    }
     let mut layout = Layout {
         header: Vec::new(),
-        samples: Vec::new(),
+        samples: Vec::with_capacity(count),
     };
+    walk_fields(data, |field, whole, body| match (field, body) {
+        (SAMPLE, Some(body)) => layout.samples.push(body),
+        _ => layout.header.extend_from_slice(&data[whole]),
+    })?;
+    Ok(layout)
+}
+
+/// Calls `visit(field, whole field, body of a length-delimited field)`
+/// for each top-level field, refusing concatenated profiles and malformed
+/// framing.
+fn walk_fields(
+    data: &[u8],
+    mut visit: impl FnMut(u64, Range<usize>, Option<Range<usize>>),
+) -> Result<(), DecodeError> {
+    const TIME_NANOS: u64 = 9;
     let mut pos = 0;
     let mut time_seen = false;
     while pos < data.len() {
         let start = pos;
         let key = read_varint(data, &mut pos)?;
         let (field, wire_type) = (key >> 3, key & 7);
+        let mut body = None;
         match wire_type {
             0 => {
                 let value = read_varint(data, &mut pos)?;
@@ -225,12 +280,9 @@ fn split_samples(data: &[u8]) -> Result<Layout, DecodeError> {
             1 => pos = skip(data, pos, 8)?,
             2 => {
                 let len = read_varint(data, &mut pos)?;
-                let body = pos;
+                let start_of_body = pos;
                 pos = skip(data, pos, len)?;
-                if field == SAMPLE {
-                    layout.samples.push(body..pos);
-                    continue;
-                }
+                body = Some(start_of_body..pos);
             }
             5 => pos = skip(data, pos, 4)?,
             _ => {
@@ -239,9 +291,9 @@ fn split_samples(data: &[u8]) -> Result<Layout, DecodeError> {
                 )))
             }
         }
-        layout.header.extend_from_slice(&data[start..pos]);
+        visit(field, start..pos, body);
     }
-    Ok(layout)
+    Ok(())
 }
 
 #[inline]

@@ -369,3 +369,78 @@ fn values_that_overflow_saturate_and_say_so() {
         "the diff says a value saturated"
     );
 }
+
+/// A gzip'd profile of `count` samples of four bytes each (one value, no
+/// stack): tiny compressed, large decompressed, huge once decoded.
+fn tiny_samples(count: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut body = Vec::with_capacity(count * 4 + 64);
+    // sample_type {type: 1, unit: 2}, string table "", "samples", "count".
+    body.extend_from_slice(b"\x0a\x04\x08\x01\x10\x02");
+    for text in [&b""[..], b"samples", b"count"] {
+        body.push(0x32);
+        body.push(text.len() as u8);
+        body.extend_from_slice(text);
+    }
+    for _ in 0..count {
+        body.extend_from_slice(b"\x12\x02\x10\x01");
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&body).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn samples_that_would_take_far_more_memory_than_their_bytes_are_refused_first() {
+    // 20 million 4-byte samples: 80 MB decompressed, 2 GB decoded. Under
+    // an address-space limit of 1 GB torch must refuse, not abort.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("tiny.pb.gz"), tiny_samples(20_000_000)).unwrap();
+    let output = Command::new("prlimit")
+        .args([
+            "--as=1000000000",
+            env!("CARGO_BIN_EXE_torch"),
+            "-r",
+            "tiny.pb.gz",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("prlimit (util-linux) runs");
+    let message = failure(&output);
+    assert!(
+        message.contains("tiny.pb.gz") && message.contains("budget"),
+        "{message}"
+    );
+    // A few such samples are a profile like any other.
+    fs::write(dir.path().join("few.pb.gz"), tiny_samples(1000)).unwrap();
+    let output = torch_in(dir.path(), &["-r", "few.pb.gz"]);
+    assert_eq!(
+        success(&output),
+        format!("{} 1000\n", torch::fold::NO_STACK_FRAME)
+    );
+}
+
+#[test]
+fn a_tiny_profile_with_an_absurd_stack_is_refused_not_expanded() {
+    // A thousand references to one location of a thousand inlined lines
+    // of a 10 kB name: a few hundred bytes that unfold to 10 GB of text.
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("main.{}", "x".repeat(10_000));
+    let mut profile = crafted("samples", "count", &[(&[name.as_str()], 1)]);
+    let line = profile.locations[0].lines[0];
+    profile.locations[0].lines = vec![line; 1000];
+    profile.samples[0].locations = vec![0; 1000];
+    let file = write(dir.path(), "absurd.pb.gz", &profile);
+    for mode in ["-r", "-p"] {
+        let output = Command::new("prlimit")
+            .args(["--as=2000000000", env!("CARGO_BIN_EXE_torch"), mode, &file])
+            .current_dir(dir.path())
+            .output()
+            .expect("prlimit (util-linux) runs");
+        let message = failure(&output);
+        assert!(
+            message.contains("1000000 frames") && message.contains("MB of text"),
+            "{message}"
+        );
+    }
+}

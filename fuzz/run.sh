@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-600}"; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode_proto decode_text render_folded symbolize_elf)
+[ ${#targets[@]} -gt 0 ] || targets=(decode_proto decode_text render_folded symbolize_elf structured_profile)
 export RUSTC_BOOTSTRAP=1
 
 seed() { # target: fill corpus/<target> from the fixtures
@@ -22,6 +22,7 @@ seed() { # target: fill corpus/<target> from the fixtures
     render_folded) for f in ../fixtures/expected/*/*.folded; do head -c 8000 "$f" > "$dir/$(basename "$(dirname "$f")")-$(basename "$f")"; done ;;
     symbolize_elf) cc -O1 -g -o "$dir/tiny" -x c - <<<'int f(int x){return x*x;} int main(void){return f(3)-9;}'
                    objcopy -O binary --only-section=.gopclntab ../fixtures/bin/symtest-sw "$dir/pclntab" ;;
+    structured_profile) head -c 4096 /dev/urandom > "$dir/random" ;;
   esac
 }
 

@@ -308,7 +308,9 @@ impl Class {
 fn shared_frames(previous: &str, stack: &str) -> usize {
     let common = common_prefix(previous.as_bytes(), stack.as_bytes());
     let whole_frame = previous.len() == common || previous.as_bytes()[common] == b';';
-    match stack[..common].rfind(';') {
+    // Bytes, not a str slice: the shared bytes may end inside a character
+    // (two names may begin with different characters that share a byte).
+    match stack.as_bytes()[..common].iter().rposition(|&b| b == b';') {
         _ if common == stack.len() && whole_frame => stack.len(),
         Some(at) => at + 1,
         None => 0,
@@ -397,6 +399,14 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_frames_never_cut_a_character() {
+        // 'ɐ' is C9 90 and 'ɑ' is C9 91: one shared byte, no shared character.
+        assert_eq!(shared_frames("a;ɐ", "a;ɑ"), 2);
+        assert_eq!(shared_frames("ɐ", "ɑ"), 0);
+        assert_eq!(shared_frames("a;b", "a;b"), 3);
+    }
 
     fn class_of(name: &str, program: &Program) -> String {
         let palette = GoPalette::builtin();

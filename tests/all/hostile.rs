@@ -54,6 +54,29 @@ fn crafted(sample_type: &str, unit: &str, stacks: &[(&[&str], i64)]) -> Profile 
     profile
 }
 
+/// Makes a FIFO called `name` in `dir`.
+fn fifo(dir: &Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let made = Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    path
+}
+
+/// Runs torch in `dir` with at most `bytes` of address space, as a
+/// machine short of memory would: a clean error, not an abort.
+fn under_memory_limit(dir: &Path, bytes: u64, args: &[&str]) -> std::process::Output {
+    Command::new("prlimit")
+        .arg(format!("--as={bytes}"))
+        .arg(env!("CARGO_BIN_EXE_torch"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("prlimit (util-linux) runs")
+}
+
 fn write(dir: &Path, name: &str, profile: &Profile) -> String {
     fs::write(dir.join(name), encode_gzip(profile)).unwrap();
     name.to_owned()
@@ -283,12 +306,7 @@ fn a_profile_from_a_pipe_keeps_every_byte() {
     }
     // A FIFO given as the profile is read as a stream.
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("heap.fifo");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    let fifo = fifo(dir.path(), "heap.fifo");
     let writer = {
         let (fifo, heap) = (fifo.clone(), heap.clone());
         std::thread::spawn(move || fs::write(fifo, fs::read(heap).unwrap()).unwrap())
@@ -303,12 +321,7 @@ fn a_fifo_named_as_the_binary_is_passed_over_not_waited_on() {
     // An unnamed profile whose mapping names a FIFO: opening it to read
     // the binary would wait for a writer forever.
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("service");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    let fifo = fifo(dir.path(), "service");
     let mut profile = crafted("samples", "count", &[(&["main.f"], 5)]);
     profile.functions.clear();
     profile.locations[0].lines.clear();
@@ -432,11 +445,7 @@ fn a_tiny_profile_with_an_absurd_stack_is_refused_not_expanded() {
     profile.samples[0].locations = vec![0; 1000];
     let file = write(dir.path(), "absurd.pb.gz", &profile);
     for mode in ["-r", "-p"] {
-        let output = Command::new("prlimit")
-            .args(["--as=2000000000", env!("CARGO_BIN_EXE_torch"), mode, &file])
-            .current_dir(dir.path())
-            .output()
-            .expect("prlimit (util-linux) runs");
+        let output = under_memory_limit(dir.path(), 2_000_000_000, &[mode, &file]);
         let message = failure(&output);
         assert!(
             message.contains("1000000 frames") && message.contains("MB of text"),

@@ -211,10 +211,17 @@ impl Tables {
     ) -> Vec<Top> {
         let pass = Pass::new(self, profile, indices);
         let weights = pass.weights();
+        // Every table names its rows alike: made once.
+        let names: Vec<String> = self
+            .nodes
+            .keys
+            .iter()
+            .map(NodeKey::printable_name)
+            .collect();
         let planned: Vec<Planned> = indices
             .iter()
             .zip(weights)
-            .map(|(&index, weights)| self.plan(index, weights, top_options))
+            .map(|(&index, weights)| self.plan(index, weights, &names, top_options))
             .collect();
         // Dropping nodes loses the flat values of samples whose innermost
         // frame was dropped, and leaves every kept node's sums as they
@@ -224,12 +231,18 @@ impl Tables {
         planned
             .into_iter()
             .zip(edges)
-            .map(|(plan, edges)| self.finish_table(profile, plan, &edges, top_options))
+            .map(|(plan, edges)| self.finish_table(profile, plan, &edges, &names, top_options))
             .collect()
     }
 
     /// The rows of one table in order, and which nodes its edges join.
-    fn plan(&self, index: usize, mut weights: Vec<Weights>, top_options: &TopOptions) -> Planned {
+    fn plan(
+        &self,
+        index: usize,
+        mut weights: Vec<Weights>,
+        names: &[String],
+        top_options: &TopOptions,
+    ) -> Planned {
         let nodes = &self.nodes;
         let count = nodes.keys.len();
         // The cut-offs are fractions of the summed flat values, before any mean.
@@ -248,7 +261,6 @@ impl Tables {
         }
 
         let mut order: Vec<usize> = (0..count).filter(|&n| kept[n]).collect();
-        let names: Vec<String> = nodes.keys.iter().map(NodeKey::printable_name).collect();
         let by_cum = top_options.by_cum;
         order.sort_unstable_by(|&a, &b| {
             let (wa, wb) = (&weights[a], &weights[b]);
@@ -288,7 +300,6 @@ impl Tables {
             index,
             edge_cutoff: fraction_of(flat_sum, top_options.edge_fraction),
             weights,
-            names,
             order,
             kept,
             all_nodes,
@@ -302,13 +313,13 @@ impl Tables {
         profile: &Profile,
         plan: Planned,
         edges: &Edges,
+        names: &[String],
         top_options: &TopOptions,
     ) -> Top {
         let Planned {
             index,
             edge_cutoff,
             weights,
-            mut names,
             order,
             all_nodes,
             dropped_nodes,
@@ -320,7 +331,7 @@ impl Tables {
             .map(|n| TopRow {
                 flat: weights[n].flat_value(),
                 cum: weights[n].cum_value(),
-                name: std::mem::take(&mut names[n]),
+                name: names[n].clone(),
                 inlined: inlined[n],
             })
             .collect();
@@ -342,7 +353,6 @@ struct Planned {
     index: usize,
     edge_cutoff: i64,
     weights: Vec<Weights>,
-    names: Vec<String>,
     /// The rows, as node positions.
     order: Vec<usize>,
     /// The nodes the table's call edges join.

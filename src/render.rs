@@ -93,6 +93,39 @@ pub enum RenderError {
     Empty(String),
     #[error("inferno failed")]
     Inferno(#[source] io::Error),
+    #[error(
+        "the graph's frames would be more than {limit} MB of text (stacks this deep and \
+         this wide cannot be drawn; --raw streams them)"
+    )]
+    TooMuchText { limit: usize },
+}
+
+/// The most text handed to inferno for one graph: it holds every line,
+/// and its layout takes several times as much again.
+const TEXT_LIMIT: usize = 256 << 20;
+
+/// Counts the text of the lines a graph will draw, against [`TEXT_LIMIT`].
+#[derive(Default)]
+struct TextBudget {
+    used: usize,
+}
+
+impl TextBudget {
+    /// Takes `bytes` from the budget; false once it is spent (and from
+    /// then on: lines past the limit are not kept).
+    fn take(&mut self, bytes: usize) -> bool {
+        self.used = self.used.saturating_add(bytes);
+        self.used <= TEXT_LIMIT
+    }
+
+    fn check(&self) -> Result<(), RenderError> {
+        match self.used <= TEXT_LIMIT {
+            true => Ok(()),
+            false => Err(RenderError::TooMuchText {
+                limit: TEXT_LIMIT >> 20,
+            }),
+        }
+    }
 }
 
 /// Renders `measure` of `tree` as an SVG into `out`. `palette_map`, when
@@ -117,14 +150,24 @@ pub fn render(
 }
 
 /// The lines inferno is given: `stack value`, and where the stack ends.
-fn drawn_lines(tree: &CallTree, measure: &Measure, min_width: f64) -> Vec<(String, usize)> {
+fn drawn_lines(
+    tree: &CallTree,
+    measure: &Measure,
+    min_width: f64,
+) -> Result<Vec<(String, usize)>, RenderError> {
     let mut lines = Vec::new();
+    let mut budget = TextBudget::default();
     tree.visible_lines(
         |node| measure.at(tree, node).max(0) as u64,
         min_width,
-        |stack, width, _| lines.push((format!("{stack} {width}"), stack.len())),
+        |stack, width, _| {
+            if budget.take(stack.len()) {
+                lines.push((format!("{stack} {width}"), stack.len()));
+            }
+        },
     );
-    lines
+    budget.check()?;
+    Ok(lines)
 }
 
 /// [`render`], knowing which module is the user's (for the Go palette).
@@ -137,7 +180,7 @@ pub fn render_program(
     out: impl Write,
 ) -> Result<(), RenderError> {
     let sample_type = &measure.sample_type;
-    let lines = drawn_lines(tree, measure, options.min_width);
+    let lines = drawn_lines(tree, measure, options.min_width)?;
     if lines.is_empty() {
         return Err(RenderError::Empty(sample_type.name.clone()));
     }
@@ -451,18 +494,22 @@ pub fn render_diff(
 ) -> Result<(), RenderError> {
     // Each entry: the line inferno reads, the real before/after, the width.
     let mut entries: Vec<Entry> = Vec::new();
+    let mut budget = TextBudget::default();
     diff.tree.visible_lines(
         |node| Change::of(diff, node),
         options.min_width,
         |stack, change, folded| {
-            entries.push(Entry {
-                line: diff_line(stack, change, folded),
-                before: change.before,
-                after: change.after,
-                width: change.width,
-            })
+            if budget.take(stack.len()) {
+                entries.push(Entry {
+                    line: diff_line(stack, change, folded),
+                    before: change.before,
+                    after: change.after,
+                    width: change.width,
+                })
+            }
         },
     );
+    budget.check()?;
     if entries.is_empty() {
         return Err(RenderError::Empty(diff.sample_type.name.clone()));
     }

@@ -453,3 +453,35 @@ fn a_tiny_profile_with_an_absurd_stack_is_refused_not_expanded() {
         );
     }
 }
+
+#[test]
+fn a_graph_of_too_much_text_is_refused_not_drawn() {
+    // 120 stacks of 300 frames with 10 kB names: each 3 MB (under the
+    // limit for one stack), 360 MB together, which inferno would hold
+    // several times over.
+    let dir = tempfile::tempdir().unwrap();
+    let shared: Vec<String> = (0..300)
+        .map(|i| format!("main.f{i}{}", "x".repeat(10_000)))
+        .collect();
+    let leaves: Vec<String> = (0..120).map(|i| format!("main.leaf{i}")).collect();
+    let stacks: Vec<Vec<&str>> = leaves
+        .iter()
+        .map(|leaf| {
+            let mut stack = vec![leaf.as_str()];
+            stack.extend(shared.iter().rev().map(String::as_str));
+            stack
+        })
+        .collect();
+    let stacks: Vec<(&[&str], i64)> = stacks.iter().map(|s| (s.as_slice(), 1)).collect();
+    let file = write(
+        dir.path(),
+        "wide.pb.gz",
+        &crafted("samples", "count", &stacks),
+    );
+    let output = under_memory_limit(dir.path(), 3_000_000_000, &["-q", "-p", &file]);
+    let message = failure(&output);
+    assert!(
+        message.contains("MB of text") && message.contains("--raw"),
+        "{message}"
+    );
+}

@@ -277,16 +277,7 @@ fn names_from_comments_agree_with_pprof() {
                     continue;
                 }
                 let runtime = name.starts_with("runtime.") || name.starts_with("internal/runtime/");
-                for sample in profile
-                    .samples
-                    .iter()
-                    .filter(|s| s.locations.contains(&(index as u32)))
-                {
-                    let at = sample
-                        .locations
-                        .iter()
-                        .position(|&l| l as usize == index)
-                        .unwrap();
+                for (sample, at) in occurrences(&profile, index) {
                     // A hidden runtime frame inlined into the next function
                     // rootward has that function's code address.
                     let inlined = sample.locations[at + 1..]
@@ -329,16 +320,7 @@ fn names_from_comments_agree_with_pprof() {
                 continue;
             }
             inlined += 1;
-            for sample in profile
-                .samples
-                .iter()
-                .filter(|s| s.locations.contains(&(index as u32)))
-            {
-                let at = sample
-                    .locations
-                    .iter()
-                    .position(|&l| l as usize == index)
-                    .unwrap();
+            for (sample, at) in occurrences(&profile, index) {
                 let outer = sample.locations[at + 1..]
                     .iter()
                     .take_while(|&&l| info(l as usize).is_some_and(|(n, _, _)| n == name))
@@ -516,4 +498,16 @@ fn all_frames_keeps_what_drop_frames_prunes() {
         total(&all),
         "pruning moves values, never loses them"
     );
+}
+
+/// Each sample whose stack holds location `index`, with where it first
+/// does.
+fn occurrences(
+    profile: &torch::profile::Profile,
+    index: usize,
+) -> impl Iterator<Item = (&torch::profile::Sample, usize)> {
+    profile.samples.iter().filter_map(move |sample| {
+        let at = sample.locations.iter().position(|&l| l as usize == index)?;
+        Some((sample, at))
+    })
 }

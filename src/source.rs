@@ -174,18 +174,15 @@ pub fn resolve_for(
 /// Whether `path` is an executable of any platform Go builds for: ELF,
 /// Mach-O (thin or universal) or PE.
 fn is_executable(path: &Path) -> bool {
-    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+    let Ok(Some(magic)) = magic_of(path) else {
         return false;
-    }
-    let mut magic = [0u8; 4];
-    let read = fs::File::open(path).and_then(|mut file| file.read_exact(&mut magic));
-    read.is_ok()
-        && (magic == *b"\x7fELF"
-            || matches!(
-                u32::from_be_bytes(magic),
-                0xfeed_facf | 0xcffa_edfe | 0xfeed_face | 0xcefa_edfe | 0xcafe_babe
-            )
-            || magic.starts_with(b"MZ"))
+    };
+    magic == *b"\x7fELF"
+        || matches!(
+            u32::from_be_bytes(magic),
+            0xfeed_facf | 0xcffa_edfe | 0xfeed_face | 0xcefa_edfe | 0xcafe_babe
+        )
+        || magic.starts_with(b"MZ")
 }
 
 /// A URL when it has a scheme, or is `host:port[/path]` (or `:port`, for
@@ -312,21 +309,26 @@ fn collection_seconds(url: &mut Url, asked: Option<u64>) -> (Option<u64>, bool) 
 }
 
 fn is_elf(path: &Path) -> Result<bool, Error> {
-    const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
-    // Only a regular file is peeked at: reading a pipe (`<(cat p.pb)`,
-    // /dev/stdin) would take its first bytes from the profile.
+    Ok(magic_of(path)?.is_some_and(|magic| magic == *b"\x7fELF"))
+}
+
+/// The first four bytes of `path`, if it is a regular file that has them.
+/// Only a regular file is peeked at: reading a pipe (`<(cat p.pb)`,
+/// /dev/stdin) would take its first bytes from the profile. A file that
+/// cannot be opened is `None` (a URL, or an error reported when it is
+/// read); one that cannot be read is an error.
+fn magic_of(path: &Path) -> Result<Option<[u8; 4]>, Error> {
     if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return Ok(false);
+        return Ok(None);
     }
-    let mut magic = [0u8; 4];
     let Ok(mut file) = fs::File::open(path) else {
-        // Not a readable file: a URL, or an error reported when it is read.
-        return Ok(false);
+        return Ok(None);
     };
+    let mut magic = [0u8; 4];
     match file.read_exact(&mut magic) {
-        Ok(()) => Ok(&magic == ELF_MAGIC),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(false),
+        Ok(()) => Ok(Some(magic)),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
         Err(source) => Err(Error::Read {
             path: path.to_path_buf(),
             source,

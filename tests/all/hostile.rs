@@ -485,3 +485,96 @@ fn a_graph_of_too_much_text_is_refused_not_drawn() {
         "{message}"
     );
 }
+
+/// A profile of `count` one-frame stacks, each its own function under a
+/// shared root: a graph of `count` boxes, slow to write.
+fn wide_profile(count: usize) -> Profile {
+    let mut profile = crafted("samples", "count", &[(&["main.root"], 1)]);
+    for i in 0..count {
+        profile.functions.push(Function {
+            name: format!("main.leaf{i}_{}", "y".repeat(40)),
+            system_name: String::new(),
+            filename: "main.go".into(),
+            start_line: 1,
+        });
+        profile.locations.push(Location {
+            address: 0x10_0000 + i as u64,
+            mapping: None,
+            lines: vec![Line {
+                function: Some(profile.functions.len() - 1),
+                line: 1,
+            }],
+        });
+        profile.samples.push(Sample {
+            locations: vec![profile.locations.len() as u32 - 1, 0],
+            values: vec![1],
+            labels: Vec::new(),
+        });
+    }
+    profile
+}
+
+/// Starts torch drawing `profile` into `out.svg` (which already exists),
+/// sends `signal` once its temporary file is there, and says whether the
+/// signal came in time. Once it has, nothing half-written may be left and
+/// the old output must be as it was.
+fn interrupt_a_write(dir: &Path, file: &str, signal: &str) -> bool {
+    use std::process::Stdio;
+    fs::write(dir.join("out.svg"), "old graph").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_torch"))
+        .args(["-q", "--minwidth", "0", "-f", "out.svg", file])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temporary = |dir: &Path| {
+        fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+    };
+    // Watch for the temporary file for as long as torch runs.
+    let caught = loop {
+        if temporary(dir) {
+            break true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        std::thread::yield_now();
+    };
+    if caught {
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+    let output = child.wait_with_output().unwrap();
+    let old = fs::read_to_string(dir.join("out.svg")).unwrap() == "old graph";
+    if !caught || !old {
+        // torch finished first: the write outran the signal.
+        return false;
+    }
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "torch: interrupted\n"
+    );
+    assert!(!temporary(dir), "the temporary file is removed");
+    true
+}
+
+#[test]
+fn a_signal_while_writing_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for signal in ["-TERM", "-INT"] {
+        // Wider graphs until one takes long enough to write that the
+        // signal lands while the temporary file exists.
+        let caught = [20_000, 80_000, 320_000].iter().any(|&count| {
+            let file = write(dir.path(), "wide.pb.gz", &wide_profile(count));
+            interrupt_a_write(dir.path(), &file, signal)
+        });
+        assert!(caught, "no write was slow enough to interrupt ({signal})");
+    }
+}

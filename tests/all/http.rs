@@ -984,3 +984,39 @@ fn a_symbol_reply_obeys_max_size() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_full_listen_queue_is_a_connect_timeout_not_a_slow_server() {
+    // A listener that never accepts: once its queue is full, the kernel
+    // drops new connection attempts, and a connect can only time out.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    let full =
+        (0..4096).any(
+            |_| match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+                Ok(stream) => {
+                    queued.push(stream);
+                    false
+                }
+                Err(e) => e.kind() == std::io::ErrorKind::TimedOut,
+            },
+        );
+    assert!(full, "the queue filled after {} connections", queued.len());
+    let source = format!("http://{addr}/debug/pprof/heap");
+    let started = Instant::now();
+    // The default --timeout (60 s) is far longer than a connect may take.
+    let (_dir, output) = torch(&["-q", &source]);
+    let elapsed = started.elapsed();
+    let stderr = failure(&output);
+    assert!(
+        stderr.contains(&source) && stderr.contains("could not connect within 5 s"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("--timeout"),
+        "--timeout would not help: {stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    drop(listener);
+}

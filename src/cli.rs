@@ -228,6 +228,16 @@ pub struct Args {
     #[arg(help_heading = "Comparing profiles", long, value_name = "SOURCE")]
     pub base: Vec<String>,
 
+    /// As --base, but --top gives percentages of the base's total, as
+    /// pprof's -diff_base does.
+    #[arg(
+        help_heading = "Comparing profiles",
+        long = "diff-base",
+        value_name = "SOURCE",
+        conflicts_with = "base"
+    )]
+    pub diff_base: Vec<String>,
+
     /// With --base: scale the base to the new profile's total first.
     #[arg(help_heading = "Comparing profiles", long)]
     pub normalize: bool,
@@ -256,7 +266,7 @@ pub struct Args {
 
     /// Write every sample type of each profile as DIR/<profile>-<sample_type>.svg,
     /// with DIR/index.html (totals, previews) and DIR/summary.md (top 10 per type).
-    #[arg(help_heading = "Output", long = "output-dir", value_name = "DIR", conflicts_with_all = ["print", "raw", "file", "every", "base", "sample_index", "mean", "mean_delay", "top", "save", "memstats"])]
+    #[arg(help_heading = "Output", long = "output-dir", value_name = "DIR", conflicts_with_all = ["print", "raw", "file", "every", "base", "diff_base", "sample_index", "mean", "mean_delay", "top", "save", "memstats"])]
     pub output_dir: Option<PathBuf>,
 
     /// Label frames without their import paths (github.com/org/repo/pkg.F → pkg.F);
@@ -478,7 +488,12 @@ impl Args {
                 by_cum: self.cum,
             }),
             raw: self.raw,
-            base: self.base,
+            diff_base: !self.diff_base.is_empty(),
+            base: if self.diff_base.is_empty() {
+                self.base
+            } else {
+                self.diff_base
+            },
             normalize: self.normalize,
             hunt: self.every.zip(self.count).map(|(every, count)| Hunt {
                 every,
@@ -508,12 +523,7 @@ fn pprof_value_flag(flag: &str) -> Option<String> {
         None => (flag, None),
     };
     NAMES.contains(&name).then(|| {
-        // pprof's -diff_base differs from -base only in how it labels the
-        // base's samples; both mean "what changed since".
-        let long = match name {
-            "diff_base" => "--base".to_owned(),
-            _ => format!("--{}", name.replace('_', "-")),
-        };
+        let long = format!("--{}", name.replace('_', "-"));
         match value {
             Some(value) => format!("{long}={value}"),
             None => long,

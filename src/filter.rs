@@ -102,7 +102,53 @@ impl Unfiltered {
     }
 }
 
+impl Unfiltered {
+    /// pprof's total of each sample type before the filters (per event,
+    /// for `mean`), which its percentages are of.
+    pub fn totals(&self, mean: bool) -> Vec<i64> {
+        self.abs_sums
+            .iter()
+            .map(|&sum| match (mean, self.events) {
+                (true, events) if events != 0 => sum.wrapping_div(events),
+                _ => sum,
+            })
+            .collect()
+    }
+}
+
 impl Filters {
+    /// The filters pprof lists under `Active filters:`, in its order and
+    /// words (`focus=Marshal`); prune_from and the label frames are not
+    /// among them.
+    pub fn active(&self) -> Vec<String> {
+        let mut active = Vec::new();
+        for (name, re) in [
+            ("focus", &self.focus),
+            ("ignore", &self.ignore),
+            ("hide", &self.hide),
+            ("show", &self.show),
+            ("show_from", &self.show_from),
+        ] {
+            if let Some(re) = re {
+                active.push(format!("{name}={}", re.as_str()));
+            }
+        }
+        for (name, filter) in [
+            ("tagfocus", &self.tag_focus),
+            ("tagignore", &self.tag_ignore),
+        ] {
+            if let Some(filter) = filter {
+                active.push(format!("{name}={}", filter.as_str()));
+            }
+        }
+        for (name, re) in [("tagshow", &self.tag_show), ("taghide", &self.tag_hide)] {
+            if let Some(re) = re {
+                active.push(format!("{name}={}", re.as_str()));
+            }
+        }
+        active
+    }
+
     /// `focus=Hash, tagfocus=op=scan`: the filters set, as typed.
     pub fn describe(&self) -> String {
         let regexes = [

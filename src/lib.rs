@@ -89,6 +89,9 @@ pub struct Config {
     pub raw: bool,
     /// Base profiles to compare against (`--base`): a differential graph.
     pub base: Vec<String>,
+    /// The base was given as pprof's `-diff_base`: the top table's
+    /// percentages are of the base's total.
+    pub diff_base: bool,
     /// Scale the base to the new profile's total first.
     pub normalize: bool,
     /// Take several profiles over time and draw what grew (`--every`).
@@ -125,6 +128,7 @@ impl Default for Config {
             output: Destination::File(PathBuf::from("torch.svg")),
             raw: false,
             base: Vec::new(),
+            diff_base: false,
             normalize: false,
             hunt: None,
             top: None,
@@ -154,7 +158,8 @@ pub fn run(config: &Config) -> Result<(), Error> {
     }
     let new = load(&config.sources, config, config.save.as_deref())?;
     if let Some(request) = config.top {
-        mode::top::print(&new.profile, config, request, &new.input())?;
+        let totals = new.unfiltered.as_ref().map(|u| u.totals(config.fold.mean));
+        mode::top::print(&new.profile, config, request, &new.input(), totals)?;
         if !config.draw_with_top {
             return Ok(());
         }
@@ -590,6 +595,7 @@ pub(crate) fn name_addresses(
             )),
         }
     }
+    symbolize::runtime::settle(profile, config.all_frames);
     let left = symbolize::unnamed_addresses(profile).len();
     if left > 0 {
         progress::warn(&format!(

@@ -45,6 +45,11 @@ pub struct TopOptions {
     /// the marks are then worked out among those rows only (a caller left
     /// out no longer makes its callee `(inline)`). 0 keeps all.
     pub node_count: usize,
+    /// pprof's total per sample type, when the profile given has been
+    /// filtered since: pprof's percentages are of the unfiltered total.
+    pub totals: Option<Vec<i64>>,
+    /// The filters applied, `focus=Marshal`, for pprof's `Active filters:`.
+    pub active_filters: Vec<String>,
 }
 
 impl Default for TopOptions {
@@ -54,6 +59,8 @@ impl Default for TopOptions {
             node_fraction: DEFAULT_NODE_FRACTION,
             edge_fraction: DEFAULT_EDGE_FRACTION,
             node_count: 0,
+            totals: None,
+            active_filters: Vec::new(),
         }
     }
 }
@@ -110,6 +117,8 @@ pub struct Top {
     pub all_nodes: usize,
     /// Nodes left out because their cum was below the node fraction.
     pub dropped_nodes: usize,
+    /// The filters applied (pprof's `Active filters:`).
+    pub active_filters: Vec<String>,
     /// The limit pprof names in `Dropped N nodes (cum <= X)`: the total
     /// times the node fraction.
     pub dropped_cutoff: i64,
@@ -335,10 +344,14 @@ impl Tables {
                 inlined: inlined[n],
             })
             .collect();
-        let total = total(profile, index, self.mean);
+        let total = match &top_options.totals {
+            Some(totals) => totals[index],
+            None => total(profile, index, self.mean),
+        };
         Top {
             sample_type: profile.sample_types[index].clone(),
             mean: self.mean,
+            active_filters: top_options.active_filters.clone(),
             total,
             rows,
             all_nodes,
@@ -369,7 +382,7 @@ fn fraction_of(value: i64, fraction: f64) -> i64 {
 /// pprof's total: the sum of |value| over all samples (over those of the
 /// diff base only, when some samples are marked `pprof::base`), divided by
 /// the summed event counts for a mean.
-fn total(profile: &Profile, index: usize, mean: bool) -> i64 {
+pub fn total(profile: &Profile, index: usize, mean: bool) -> i64 {
     let (mut total, mut events, mut base_total, mut base_events) = (0i64, 0i64, 0i64, 0i64);
     for sample in &profile.samples {
         let value = sample.values[index].wrapping_abs();
@@ -783,6 +796,12 @@ pub fn write_top(top: &Top, limit: Option<usize>, mut out: impl Write) -> io::Re
     let mean = if top.mean { "mean_" } else { "" };
     let sample_type = crate::progress::printable(&top.sample_type.name);
     writeln!(out, "Type: {mean}{sample_type}")?;
+    if !top.active_filters.is_empty() {
+        writeln!(out, "Active filters:")?;
+        for filter in &top.active_filters {
+            writeln!(out, "   {}", crate::progress::printable(filter))?;
+        }
+    }
     writeln!(
         out,
         "Showing nodes accounting for {}, {} of {} total",
@@ -956,6 +975,7 @@ mod tests {
             node_fraction: 0.0,
             edge_fraction: 0.0,
             node_count: 0,
+            ..TopOptions::default()
         }
     }
 

@@ -12,21 +12,13 @@ use crate::{Config, Error, Loaded};
 /// are never in memory at once, except for pprof's top table, which
 /// works on both profiles.
 pub(crate) fn run(config: &Config) -> Result<(), Error> {
-    let new = crate::load(&config.sources, config, config.save.as_deref())?;
     if let Some(request) = config.top {
-        let base = crate::load(&config.base, config, None)?;
-        check_types(&base, &new.profile.sample_types)?;
-        // pprof's -base: the base's samples, negated, beside the new ones.
-        let difference = profile::merge(vec![new.profile.clone(), negated(&base.profile)])
-            .map_err(|(_, source)| Error::Merge {
-                input: base.input(),
-                source,
-            })?;
-        super::top::print(&difference, config, request, &new.input())?;
+        print_top(config, request)?;
         if !config.draw_with_top {
             return Ok(());
         }
     }
+    let new = crate::load(&config.sources, config, config.save.as_deref())?;
     let input = new.input();
     let mut options = crate::drawing_options(config, &new);
     let sample_types = new.profile.sample_types.clone();
@@ -113,6 +105,50 @@ pub(crate) fn draw(
 }
 
 /// The profile with every value negated, as pprof subtracts a base.
+/// pprof's `-top -base` (or `-diff_base`): the base's samples, negated,
+/// beside the new ones, and percentages of pprof's total, taken before any
+/// filter: of what changed, or with `-diff_base` of the base.
+fn print_top(config: &Config, request: crate::TopRequest) -> Result<(), Error> {
+    let unfiltered = Config {
+        filters: crate::filter::Filters::default(),
+        ..config.clone()
+    };
+    let new = crate::load(&config.sources, &unfiltered, config.save.as_deref())?;
+    let base = crate::load(&config.base, &unfiltered, None)?;
+    check_types(&base, &new.profile.sample_types)?;
+    let mut base_profile = negated(&base.profile);
+    if config.diff_base {
+        mark_as_base(&mut base_profile);
+    }
+    let mut difference =
+        profile::merge(vec![new.profile, base_profile]).map_err(|(_, source)| Error::Merge {
+            input: base.input(),
+            source,
+        })?;
+    let totals = (0..difference.sample_types.len())
+        .map(|index| crate::top::total(&difference, index, config.fold.mean))
+        .collect();
+    for note in crate::filter::apply(&mut difference, &config.filters) {
+        crate::progress::warn(&note);
+    }
+    let input = new.names.join(", ");
+    super::top::print(&difference, config, request, &input, Some(totals))
+}
+
+/// Labels every sample `pprof::base=true`, as pprof's `-diff_base` does:
+/// such samples never merge with the new profile's, and pprof's total is
+/// theirs alone.
+fn mark_as_base(profile: &mut Profile) {
+    let key: std::sync::Arc<str> = "pprof::base".into();
+    let value: std::sync::Arc<str> = "true".into();
+    for sample in &mut profile.samples {
+        sample.labels.push(profile::Label {
+            key: key.clone(),
+            value: profile::LabelValue::Str(value.clone()),
+        });
+    }
+}
+
 fn negated(profile: &Profile) -> Profile {
     let mut negated = profile.clone();
     for sample in &mut negated.samples {

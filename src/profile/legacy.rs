@@ -785,6 +785,8 @@ struct Builder {
     function_ids: HashMap<(String, String), usize>,
     /// The row whose comment lines are being read.
     row: Option<(Vec<u64>, Vec<Frame>)>,
+    /// Per sample so far: whether Go printed `#` lines under its row.
+    commented: Vec<bool>,
 }
 
 impl Builder {
@@ -794,6 +796,7 @@ impl Builder {
             location_ids: HashMap::new(),
             function_ids: HashMap::new(),
             row: None,
+            commented: Vec::new(),
         }
     }
 
@@ -841,6 +844,7 @@ impl Builder {
         let Some((addresses, frames)) = self.row.take() else {
             return;
         };
+        self.commented.push(!frames.is_empty());
         for (address, group) in name_groups(&addresses, &frames) {
             let named: Vec<&(String, String, i64)> = group
                 .iter()
@@ -861,6 +865,56 @@ impl Builder {
         }
     }
 
+    /// Finds the frames Go hid in rows it otherwise named (see
+    /// [`Profile::runtime_hidden`]): the unnamed addresses before a row's
+    /// first named one, and an unnamed last one. Rows without any `#`
+    /// line tell nothing.
+    fn mark_hidden_frames(&mut self) {
+        let profile = &mut self.profile;
+        let unnamed = |index: u32| {
+            profile.locations[index as usize]
+                .lines
+                .iter()
+                .all(|line| line.function.is_none())
+        };
+        // Another row may have named a runtime frame (one whose frames are
+        // all the runtime's prints them all).
+        let runtime = |index: u32| {
+            let lines = &profile.locations[index as usize].lines;
+            lines.iter().all(|line| {
+                line.function.is_some_and(|f| {
+                    let name = &profile.functions[f].name;
+                    name.starts_with("runtime.") || name.starts_with("internal/runtime/")
+                })
+            })
+        };
+        let mut hidden = vec![false; profile.locations.len()];
+        for (sample, _) in profile
+            .samples
+            .iter()
+            .zip(&self.commented)
+            .filter(|(_, &commented)| commented)
+        {
+            let stack = &sample.locations;
+            let leading = stack
+                .iter()
+                .take_while(|&&l| unnamed(l) || runtime(l))
+                .count();
+            if leading == stack.len() {
+                continue;
+            }
+            for &location in stack[..leading].iter().filter(|&&l| unnamed(l)) {
+                hidden[location as usize] = true;
+            }
+            if let Some(&root) = stack.last().filter(|&&l| unnamed(l)) {
+                hidden[root as usize] = true;
+            }
+        }
+        profile.runtime_hidden = (0..hidden.len() as u32)
+            .filter(|&i| hidden[i as usize])
+            .collect();
+    }
+
     fn function(&mut self, name: &str, file: &str) -> usize {
         let key = (name.to_owned(), file.to_owned());
         let next = self.profile.functions.len();
@@ -878,7 +932,9 @@ impl Builder {
 
     fn finish(mut self) -> Result<Profile, DecodeError> {
         self.name_row();
+        self.mark_hidden_frames();
         let mut profile = self.profile;
+        profile.printed_names = true;
         // pprof's stand-in mapping for legacy profiles without a memory map.
         if profile.locations.iter().any(|l| l.address != 0) {
             profile.mappings.push(Mapping {

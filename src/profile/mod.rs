@@ -46,6 +46,16 @@ pub struct Profile {
     pub period_type: Option<ValueType>,
     pub period: i64,
     pub comments: Vec<String>,
+    /// Locations (indices) of a text profile's frames that Go printed no
+    /// `#` line for although it named the rest of their stack: the leading
+    /// `runtime.*` frames it hides, and `runtime.goexit` at the root.
+    /// Symbolization names what it can; [`crate::symbolize::runtime`]
+    /// settles the rest.
+    pub runtime_hidden: Vec<u32>,
+    /// Whether its names are the ones Go prints (text profiles): a generic
+    /// function's type arguments shown as `[...]`, as `runtime.Frame`
+    /// gives them, where protobuf profiles keep the linker's full name.
+    pub printed_names: bool,
 }
 
 /// One stack with one value per sample type.

@@ -402,6 +402,8 @@ impl<'a> Resolver<'a> {
                 .iter()
                 .map(|&i| self.string(i, "comment").map(str::to_owned))
                 .collect::<Result<_, _>>()?,
+            runtime_hidden: Vec::new(),
+            printed_names: false,
         })
     }
 

@@ -74,6 +74,9 @@ pub struct Binary {
     /// ELF symbols sorted by address: (address, size, name).
     symbols: Vec<(u64, u64, String)>,
     architecture: object::Architecture,
+    /// Position-independent (ELF `ET_DYN`): loaded at an address of the
+    /// kernel's choosing.
+    position_independent: bool,
 }
 
 use object::ObjectSymbol;
@@ -141,8 +144,10 @@ impl Binary {
             .is_some_and(|s| s.size() > 0);
         let symbols = function_symbols(&file);
         let architecture = file.architecture();
+        let position_independent = file.kind() == object::ObjectKind::Dynamic;
         Ok(Binary {
             architecture,
+            position_independent,
             path: path.to_path_buf(),
             build_id,
             segments,
@@ -151,6 +156,50 @@ impl Binary {
             symbols,
             file: data,
         })
+    }
+
+    /// Where a position-independent binary was loaded, for addresses that
+    /// come without a memory map (text profiles): the slide that puts the
+    /// stacks' roots on `runtime.goexit` (every goroutine's outermost
+    /// return address) and nearly every address in named code. `None` for
+    /// a binary loaded where it was linked, or when no slide fits.
+    pub fn guess_slide(&self, addresses: &[u64], roots: &[u64]) -> Option<u64> {
+        const PAGE: u64 = 4096;
+        if !self.position_independent || addresses.is_empty() {
+            return None;
+        }
+        let pclntab = super::pclntab::Pclntab::from_elf(&self.file).ok()?;
+        let named =
+            |slide: u64, address: u64| pclntab.lookup(address.wrapping_sub(slide)).is_some();
+        let sample: Vec<u64> = addresses
+            .iter()
+            .copied()
+            .step_by(addresses.len().div_ceil(256))
+            .collect();
+        let fits = |slide: u64| {
+            sample.iter().filter(|&&a| named(slide, a)).count() * 10 >= sample.len() * 9
+        };
+        if fits(0) {
+            return None;
+        }
+        let goexit = pclntab
+            .functions()
+            .find(|f| f.name == "runtime.goexit")?
+            .entry;
+        let mut candidates: Vec<u64> = roots
+            .iter()
+            .filter_map(|&root| {
+                // A root is goexit's entry plus the PC quantum, minus one.
+                (0..8)
+                    .map(|k| root.wrapping_sub(goexit).wrapping_sub(k))
+                    .find(|s| s % PAGE == 0)
+            })
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .find(|&slide| slide != 0 && fits(slide))
     }
 
     /// Refuses a binary whose build id differs from the mapping's (when both

@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod pclntab;
 pub mod remote;
+pub mod runtime;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -26,46 +27,32 @@ pub fn with_binaries(
     inlined: bool,
 ) -> Result<usize, BinaryError> {
     let groups = unnamed_by_mapping(profile);
-    let mut named = 0;
+    // The whole chain, always: runtime-expanded stacks need it to know
+    // where to cut it, and without inlined frames the runtime still shows
+    // the outermost frame that is not a wrapper.
+    let _ = inlined;
+    let look_up_inlined = true;
+    let mut resolved_all = Vec::new();
     for (mapping, locations) in groups {
         let binary = match find_binary(profile, mapping, explicit, force)? {
             Some(binary) => binary,
             None => continue,
         };
         let mapping_info = mapping.map(|m| profile.mappings[m].clone());
-        let mut functions: HashMap<(String, String), usize> = HashMap::new();
-        let addresses: Vec<u64> = locations
+        let mut addresses: Vec<u64> = locations
             .iter()
             .map(|&i| binary.file_address(mapping_info.as_ref(), profile.locations[i].address))
             .collect();
-        let resolved = look_up_all(&binary, &addresses, inlined);
-        warn_if_not_the_binary(profile, &binary, &locations, &addresses, &resolved);
-        for (index, frames) in locations.into_iter().zip(resolved) {
-            if frames.is_empty() {
-                continue;
+        if mapping_info.as_ref().is_none_or(|m| m.memory_start == 0) {
+            if let Some(slide) = binary.guess_slide(&addresses, &root_addresses(profile)) {
+                for address in &mut addresses {
+                    *address = address.wrapping_sub(slide);
+                }
             }
-            let lines = frames
-                .into_iter()
-                .map(|frame| {
-                    let key = (frame.function.clone(), frame.file.clone());
-                    let function = *functions.entry(key).or_insert_with(|| {
-                        profile.functions.push(Function {
-                            name: frame.function.clone(),
-                            system_name: frame.function,
-                            filename: frame.file,
-                            start_line: 0,
-                        });
-                        profile.functions.len() - 1
-                    });
-                    Line {
-                        function: Some(function),
-                        line: frame.line,
-                    }
-                })
-                .collect();
-            profile.locations[index].lines = lines;
-            named += 1;
         }
+        let resolved = look_up_all(&binary, &addresses, look_up_inlined);
+        warn_if_not_the_binary(profile, &binary, &locations, &addresses, &resolved);
+        resolved_all.extend(locations.into_iter().zip(resolved));
         if let Some(m) = mapping {
             let m = &mut profile.mappings[m];
             m.has_functions = true;
@@ -74,6 +61,7 @@ pub fn with_binaries(
             m.has_inline_frames = true;
         }
     }
+    let named = runtime::place(profile, resolved_all, inlined);
     Ok(named)
 }
 
@@ -120,6 +108,17 @@ fn warn_if_not_the_binary(
             binary.path.display()
         ));
     }
+}
+
+/// The outermost address of every stack, once each.
+fn root_addresses(profile: &Profile) -> Vec<u64> {
+    let roots: BTreeSet<u64> = profile
+        .samples
+        .iter()
+        .filter_map(|s| s.locations.last())
+        .map(|&l| profile.locations[l as usize].address)
+        .collect();
+    roots.into_iter().collect()
 }
 
 /// Frames for every address, looked up in address order (neighbours share
@@ -221,12 +220,27 @@ fn candidates(mapping: &Mapping) -> Vec<PathBuf> {
 /// Addresses of locations without any function name, in order; Go's
 /// all-ones padding and address 0 are left out (they name nothing).
 pub fn unnamed_addresses(profile: &Profile) -> Vec<u64> {
+    let unnamed = |l: &crate::profile::Location| {
+        !matches!(l.address, 0 | u64::MAX) && l.lines.iter().all(|line| line.function.is_none())
+    };
+    // Cheap first: most profiles name every location.
+    if !profile.locations.iter().any(unnamed) {
+        return Vec::new();
+    }
+    // Only what a stack shows counts; a location can be left behind by
+    // `runtime::settle` or by a profile that lists more than it uses.
+    let mut used = vec![false; profile.locations.len()];
+    for sample in &profile.samples {
+        for &location in &sample.locations {
+            used[location as usize] = true;
+        }
+    }
     let addresses: BTreeSet<u64> = profile
         .locations
         .iter()
-        .filter(|l| !matches!(l.address, 0 | u64::MAX))
-        .filter(|l| l.lines.iter().all(|line| line.function.is_none()))
-        .map(|l| l.address)
+        .zip(used)
+        .filter(|(l, used)| *used && unnamed(l))
+        .map(|(l, _)| l.address)
         .collect();
     addresses.into_iter().collect()
 }
@@ -290,7 +304,16 @@ mod tests {
                     address: u64::MAX,
                     ..Location::default()
                 },
+                // Unnamed, but no stack uses it: not counted.
+                Location {
+                    address: 0x30,
+                    ..Location::default()
+                },
             ],
+            samples: vec![crate::profile::Sample {
+                locations: vec![0, 1, 2],
+                ..Default::default()
+            }],
             ..Profile::default()
         };
         assert_eq!(unnamed_addresses(&profile), vec![0x20]);

@@ -140,6 +140,12 @@ fn every_build_variant_names_a_nameless_protobuf_as_the_runtime_did() {
         for (file, sample_type, unit) in [
             ("cpu", "cpu", "nanoseconds"),
             ("heap", "alloc_space", "bytes"),
+            ("heap", "inuse_objects", "count"),
+            ("allocs", "alloc_space", "bytes"),
+            ("goroutine", "goroutine", "count"),
+            ("block", "delay", "nanoseconds"),
+            ("block", "contentions", "count"),
+            ("mutex", "delay", "nanoseconds"),
         ] {
             let named = symtest_profile(variant, &format!("{file}.pb.gz"));
             let nameless = symtest_profile(variant, &format!("{file}-nonames.pb.gz"));
@@ -150,31 +156,10 @@ fn every_build_variant_names_a_nameless_protobuf_as_the_runtime_did() {
             let want = pprof_folded(&[&index, &unit, &named]);
             let got = torch_raw(&[&index, &binary, &nameless]);
             assert_same(&got, &want, &format!("{variant} {file}"));
-            // And with pprof's own symbolization from the same binary.
-            let want = pprof_folded(&["-noinlines", &index, &unit, &binary, &nameless]);
+            // And without inlined frames: as pprof shows the original.
+            let want = pprof_folded(&["-noinlines", &index, &unit, &named]);
             let got = torch_raw(&["--noinlines", &index, &binary, &nameless]);
             assert_same(&got, &want, &format!("{variant} {file} -noinlines"));
-        }
-    }
-}
-
-#[test]
-fn every_build_variant_names_text_profiles_without_symbol_lines() {
-    // Text profiles carry no memory map, so a PIE's randomized addresses
-    // cannot be placed in its file (pprof cannot either); see below.
-    for variant in ["default", "w", "sw"] {
-        let binary = symtest_binary(variant);
-        for (file, sample_type, unit) in [
-            ("heap-nosym.txt", "alloc_space", "bytes"),
-            ("heap-nosym.txt", "inuse_objects", "count"),
-            ("goroutine-nosym.txt", "goroutine", "count"),
-        ] {
-            let profile = symtest_profile(variant, file);
-            let index = format!("-sample_index={sample_type}");
-            let unit = format!("-unit={unit}");
-            let want = pprof_folded(&["-noinlines", &index, &unit, &binary, &profile]);
-            let got = torch_raw(&["--noinlines", &index, &binary, &profile]);
-            assert_same(&got, &want, &format!("{variant} {file} {sample_type}"));
         }
     }
 }
@@ -224,18 +209,6 @@ fn binaries_are_found_on_pprof_binary_path() {
 }
 
 #[test]
-fn a_pie_text_profile_without_a_memory_map_stays_unnamed_and_says_so() {
-    let profile = symtest_profile("pie", "heap-nosym.txt");
-    let (_dir, output) = torch(&["-r", &symtest_binary("pie"), &profile]);
-    success(&output);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("addresses have no function names"),
-        "{stderr}"
-    );
-}
-
-#[test]
 fn dwarf_frames_match_what_the_runtime_recorded() {
     use torch::symbolize::binary::Binary;
     // DWARF is what names cgo and other non-Go code; check it on Go code
@@ -251,10 +224,13 @@ fn dwarf_frames_match_what_the_runtime_recorded() {
             .iter()
             .map(|l| named.functions[l.function.unwrap()].name.as_str())
             .collect();
+        // The runtime leaves out compiler wrappers a call went through.
         let got: Vec<String> = binary
             .frames(location.address)
             .into_iter()
-            .map(|f| f.function)
+            .enumerate()
+            .filter(|(i, f)| *i == 0 || !torch::symbolize::runtime::is_wrapper(f))
+            .map(|(_, f)| f.function)
             .collect();
         assert_eq!(got, want, "{:#x}", location.address);
         compared += 1;
@@ -316,5 +292,87 @@ fn a_wrong_binary_for_an_unnamed_text_profile_is_warned_about() {
                 "{file} named from {wrong}: {stderr}"
             );
         }
+    }
+}
+
+/// The runtime-expanded kinds, each with its sample types.
+const RUNTIME_KINDS: [(&str, &[&str]); 5] = [
+    ("heap", &["alloc_space", "inuse_objects"]),
+    ("allocs", &["alloc_space", "inuse_space"]),
+    ("goroutine", &["goroutine"]),
+    ("block", &["contentions", "delay"]),
+    ("mutex", &["contentions", "delay"]),
+];
+
+/// The leading runtime frames of each folded stack (leaf side) as the one
+/// frame torch shows for runtime frames a text profile left unnamed.
+fn leading_runtime_as_unnamed(folded: &str) -> String {
+    let runtime = |f: &&&str| f.starts_with("runtime.") || f.starts_with("internal/runtime/");
+    let mut lines: Vec<(String, i64)> = Vec::new();
+    for line in folded.lines() {
+        let (stack, value) = line.rsplit_once(' ').unwrap();
+        let mut frames: Vec<&str> = stack.split(';').collect();
+        let leading = frames.iter().rev().take_while(runtime).count();
+        if leading > 0 && leading < frames.len() {
+            frames.truncate(frames.len() - leading);
+            frames.push(torch::symbolize::runtime::UNNAMED_RUNTIME);
+        }
+        lines.push((frames.join(";"), value.parse().unwrap()));
+    }
+    let mut merged = std::collections::BTreeMap::new();
+    for (stack, value) in lines {
+        *merged.entry(stack).or_insert(0) += value;
+    }
+    merged.iter().map(|(s, v)| format!("{s} {v}\n")).collect()
+}
+
+#[test]
+fn text_profiles_without_symbol_lines_are_named_as_the_runtime_named_them() {
+    // Every kind Go writes as text, from every build (the PIE's load
+    // address found from the stacks, as text profiles have no memory
+    // map): named from the binary, the stacks must be the ones the
+    // runtime's own `#` lines give, inlined frames, order and values
+    // included.
+    for variant in VARIANTS {
+        let binary = symtest_binary(variant);
+        for (kind, sample_types) in RUNTIME_KINDS {
+            let named = symtest_profile(variant, &format!("{kind}.txt"));
+            let nameless = symtest_profile(variant, &format!("{kind}-nosym.txt"));
+            for sample_type in sample_types {
+                let index = format!("-sample_index={sample_type}");
+                let case = format!("{variant} {kind} {sample_type}");
+                let got = torch_raw(&[&index, &binary, &nameless]);
+                // The `#` lines win; the binary names only what they hid.
+                let want = torch_raw(&[&index, &binary, &named]);
+                assert_same(&got, &want, &format!("{case}, both named from the binary"));
+                // Without the binary: the runtime's `#` lines alone.
+                let runtime = torch_raw(&[&index, &named]);
+                // Go prints every frame of block and mutex stacks, and
+                // hides the leading runtime frames of the others.
+                let got = match kind {
+                    "goroutine" => leading_runtime_as_unnamed(&got),
+                    _ => got,
+                };
+                assert_same(&got, &runtime, &format!("{case}, against the `#` lines"));
+                assert!(!got.contains("0x"), "{case}: every frame named\n{got}");
+            }
+        }
+    }
+}
+
+#[test]
+fn text_profiles_without_a_binary_show_no_addresses_and_no_warning() {
+    // The runtime hides the allocator (and, in other kinds, the leading
+    // runtime frames) and runtime.goexit from `#` lines: neither becomes a
+    // 0x… box, and no address is said to be unnamed.
+    for (kind, _) in RUNTIME_KINDS {
+        let named = symtest_profile("default", &format!("{kind}.txt"));
+        let (_dir, output) = torch(&["-r", &named]);
+        let folded = success(&output);
+        assert!(!folded.contains("0x"), "{kind}: {folded}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("addresses"), "{kind}: {stderr}");
+        let unnamed = folded.contains(torch::symbolize::runtime::UNNAMED_RUNTIME);
+        assert_eq!(unnamed, kind == "goroutine", "{kind}: {folded}");
     }
 }

@@ -28,6 +28,8 @@ pub(crate) struct PprofTop {
     /// `Showing top N nodes out of M`.
     top_of: Option<(usize, usize)>,
     pub(crate) rows: Vec<PprofRow>,
+    /// The lines under `Active filters:`, as printed (`focus=Marshal`).
+    filters: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,9 +70,20 @@ fn tokens(line: &str, count: usize) -> (Vec<&str>, &str) {
 
 fn parse_pprof_top(text: &str) -> PprofTop {
     let mut lines = text.split('\n');
+    let mut filters = Vec::new();
+    let mut in_filters = false;
     let showing = lines
         .by_ref()
-        .find_map(|l| l.strip_prefix("Showing nodes accounting for "))
+        .find_map(|l| {
+            if in_filters {
+                match l.strip_prefix("   ") {
+                    Some(filter) => filters.push(filter.to_owned()),
+                    None => in_filters = false,
+                }
+            }
+            in_filters |= l == "Active filters:";
+            l.strip_prefix("Showing nodes accounting for ")
+        })
         .unwrap_or_else(|| panic!("no header in {text}"));
     let (shown, rest) = showing.split_once(", ").unwrap();
     let (shown_percent, total) = rest.split_once(" of ").unwrap();
@@ -82,6 +95,7 @@ fn parse_pprof_top(text: &str) -> PprofTop {
         dropped: None,
         top_of: None,
         rows: Vec::new(),
+        filters,
     };
     for line in lines.by_ref() {
         if let Some(dropped) = line.strip_prefix("Dropped ") {
@@ -300,21 +314,34 @@ fn compare_numbers(
 /// torch's printed table: pprof's lines with torch's human amounts in place
 /// of the exact ones (the percentages are computed the same way).
 fn compare_text(case: &Case, got: &Top, want: &PprofTop) -> Vec<String> {
-    let unit = &got.sample_type.unit;
+    let type_name = format!(
+        "{}{}",
+        if got.mean { "mean_" } else { "" },
+        got.sample_type.name
+    );
+    let expected = expected_lines(want, &type_name, &got.sample_type.unit);
+    let mut text = Vec::new();
+    top::write_top(got, None, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    compare_lines(&case.label, &text, &expected)
+}
+
+/// torch's table as pprof's `want` says it must read: pprof's lines with
+/// torch's human amounts in place of the exact ones (the percentages are
+/// computed the same way).
+fn expected_lines(want: &PprofTop, type_name: &str, unit: &str) -> Vec<String> {
     let human = |value: i64| units::human(value, unit);
-    let mut expected = vec![
-        format!(
-            "Type: {}{}",
-            if got.mean { "mean_" } else { "" },
-            got.sample_type.name
-        ),
-        format!(
-            "Showing nodes accounting for {}, {} of {} total",
-            human(want.shown),
-            want.shown_percent,
-            human(want.total)
-        ),
-    ];
+    let mut expected = vec![format!("Type: {type_name}")];
+    if !want.filters.is_empty() {
+        expected.push("Active filters:".to_owned());
+        expected.extend(want.filters.iter().map(|f| format!("   {f}")));
+    }
+    expected.push(format!(
+        "Showing nodes accounting for {}, {} of {} total",
+        human(want.shown),
+        want.shown_percent,
+        human(want.total)
+    ));
     if let Some((count, cutoff)) = want.dropped {
         let plural = if count == 1 { "" } else { "s" };
         expected.push(format!(
@@ -339,27 +366,28 @@ fn compare_text(case: &Case, got: &Top, want: &PprofTop) -> Vec<String> {
             row.name
         ));
     }
-    let mut text = Vec::new();
-    top::write_top(got, None, &mut text).unwrap();
-    let text = String::from_utf8(text).unwrap();
+    expected
+}
+
+/// The differences between torch's printed table and the expected lines.
+fn compare_lines(label: &str, text: &str, expected: &[String]) -> Vec<String> {
     let mut failures = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let Some(want) = expected.get(i) else {
-            failures.push(format!("{}: extra line {line:?}", case.label));
+            failures.push(format!("{label}: extra line {line:?}"));
             break;
         };
         // pprof writes percentages under 1 % with %g: below 0.0001 % that
         // is an exponent, which torch does not copy.
         if line != want && !want.contains("e-") {
             failures.push(format!(
-                "{}: line {i}\n  torch: {line:?}\n  want:  {want:?}",
-                case.label
+                "{label}: line {i}\n  torch: {line:?}\n  want:  {want:?}"
             ));
             break;
         }
     }
     if text.lines().count() < expected.len() {
-        failures.push(format!("{}: missing lines", case.label));
+        failures.push(format!("{label}: missing lines"));
     }
     failures
 }
@@ -468,4 +496,83 @@ fn the_cpu_table_has_inlined_functions_and_drops_small_nodes() {
     let cums: Vec<i64> = by_cum.rows.iter().map(|r| r.cum).collect();
     assert!(cums.windows(2).all(|w| w[0] >= w[1]), "sorted by cum");
     assert_eq!(by_cum.rows.len(), top.rows.len());
+}
+
+#[test]
+fn filters_and_bases_keep_pprof_s_totals_and_say_so() {
+    // pprof's percentages stay of the unfiltered total (of what changed,
+    // with -base; of the base, with -diff_base), and its header lists the
+    // filters. Both run on the same files with the same flags.
+    let bench = path_str(&profile_path("bench-cpu")).to_owned();
+    let heap = path_str(&profile_path("heap")).to_owned();
+    let leak1 = path_str(&profile_path("leak-1")).to_owned();
+    let leak3 = path_str(&profile_path("leak-3")).to_owned();
+    let cases: Vec<(Vec<String>, &str, &str, &str)> = vec![
+        (vec!["-focus=Marshal".into()], &bench, "cpu", "nanoseconds"),
+        (vec!["-ignore=runtime".into()], &bench, "cpu", "nanoseconds"),
+        (
+            vec!["-focus=Marshal".into(), "-hide=memmove".into()],
+            &bench,
+            "cpu",
+            "nanoseconds",
+        ),
+        (
+            vec!["-show_from=main".into()],
+            &heap,
+            "alloc_space",
+            "bytes",
+        ),
+        (
+            vec!["-tagfocus=bytes=64".into()],
+            &heap,
+            "alloc_space",
+            "bytes",
+        ),
+        (
+            vec![format!("-base={leak1}")],
+            &leak3,
+            "inuse_space",
+            "bytes",
+        ),
+        (
+            vec![format!("-diff_base={leak1}")],
+            &leak3,
+            "inuse_space",
+            "bytes",
+        ),
+        (
+            vec![format!("-diff_base={leak1}"), "-focus=remember".into()],
+            &leak3,
+            "inuse_space",
+            "bytes",
+        ),
+        (
+            vec![format!("-base={leak1}"), "-ignore=Sprint".into()],
+            &leak3,
+            "inuse_space",
+            "bytes",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (flags, profile, sample_type, unit) in cases {
+        let label = format!("{} {profile}", flags.join(" "));
+        let mut pprof_args = flags.clone();
+        pprof_args.push(format!("-sample_index={sample_type}"));
+        pprof_args.push(format!("-unit={unit}"));
+        pprof_args.push("-nodecount=12".into());
+        let want = pprof_top(Path::new(profile), &pprof_args);
+        assert!(
+            !want.filters.is_empty() || flags[0].contains("base"),
+            "{label}"
+        );
+        let mut args: Vec<String> = vec!["--top=12".into(), format!("-sample_index={sample_type}")];
+        args.extend(flags);
+        args.push(profile.to_owned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (_dir, output) = torch(&args);
+        let text = success(&output);
+        let expected = expected_lines(&want, sample_type, unit);
+        failures.extend(compare_lines(&label, &text, &expected));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

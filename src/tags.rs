@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use crate::profile::{Function, Label, LabelValue, Line, Location, Profile, Sample};
+use crate::profile::{Label, LabelValue, Profile, Sample};
 
 /// `--tagfocus` / `--tagignore`: which samples a label filter matches.
 #[derive(Debug, Clone)]
@@ -290,23 +290,7 @@ impl LabelFrames {
 
     fn location(&mut self, profile: &mut Profile, name: String, key: &str) -> u32 {
         let made = self.made.entry((name, key.to_owned()));
-        *made.or_insert_with_key(|(name, key)| {
-            profile.functions.push(Function {
-                name: name.clone(),
-                system_name: name.clone(),
-                filename: key.clone(),
-                start_line: 0,
-            });
-            profile.locations.push(Location {
-                address: 0,
-                mapping: None,
-                lines: vec![Line {
-                    function: Some(profile.functions.len() - 1),
-                    line: 0,
-                }],
-            });
-            crate::profile::location_index(profile.locations.len() - 1)
-        })
+        *made.or_insert_with_key(|(name, key)| profile.add_frame(name, key))
     }
 }
 

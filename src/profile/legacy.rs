@@ -882,10 +882,8 @@ impl Builder {
         let runtime = |index: u32| {
             let lines = &profile.locations[index as usize].lines;
             lines.iter().all(|line| {
-                line.function.is_some_and(|f| {
-                    let name = &profile.functions[f].name;
-                    name.starts_with("runtime.") || name.starts_with("internal/runtime/")
-                })
+                line.function
+                    .is_some_and(|f| super::is_runtime_function(&profile.functions[f].name))
             })
         };
         let mut hidden = vec![false; profile.locations.len()];

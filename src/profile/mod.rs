@@ -128,6 +128,35 @@ pub struct Mapping {
 }
 
 /// Names of sample types, for error messages: `a, b, c`.
+/// Whether `name` is a function of the Go runtime, as the runtime's own
+/// profile writers judge when they hide leading runtime frames.
+pub fn is_runtime_function(name: &str) -> bool {
+    name.starts_with("runtime.") || name.starts_with("internal/runtime/")
+}
+
+impl Profile {
+    /// Adds a frame that stands for no address (a label, a summary of
+    /// frames nobody named): a function `name` in `filename` and one
+    /// location with it. Returns the location's index.
+    pub fn add_frame(&mut self, name: &str, filename: &str) -> u32 {
+        self.functions.push(Function {
+            name: name.to_owned(),
+            system_name: name.to_owned(),
+            filename: filename.to_owned(),
+            start_line: 0,
+        });
+        self.locations.push(Location {
+            address: 0,
+            mapping: None,
+            lines: vec![Line {
+                function: Some(self.functions.len() - 1),
+                line: 0,
+            }],
+        });
+        location_index(self.locations.len() - 1)
+    }
+}
+
 pub fn type_names(types: &[ValueType]) -> String {
     let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
     names.join(", ")

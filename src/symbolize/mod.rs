@@ -27,11 +27,6 @@ pub fn with_binaries(
     inlined: bool,
 ) -> Result<usize, BinaryError> {
     let groups = unnamed_by_mapping(profile);
-    // The whole chain, always: runtime-expanded stacks need it to know
-    // where to cut it, and without inlined frames the runtime still shows
-    // the outermost frame that is not a wrapper.
-    let _ = inlined;
-    let look_up_inlined = true;
     let mut resolved_all = Vec::new();
     for (mapping, locations) in groups {
         let binary = match find_binary(profile, mapping, explicit, force)? {
@@ -50,7 +45,7 @@ pub fn with_binaries(
                 }
             }
         }
-        let resolved = look_up_all(&binary, &addresses, look_up_inlined);
+        let resolved = look_up_all(&binary, &addresses);
         warn_if_not_the_binary(profile, &binary, &locations, &addresses, &resolved);
         resolved_all.extend(locations.into_iter().zip(resolved));
         if let Some(m) = mapping {
@@ -121,14 +116,17 @@ fn root_addresses(profile: &Profile) -> Vec<u64> {
     roots.into_iter().collect()
 }
 
-/// Frames for every address, looked up in address order (neighbours share
+/// The whole inline chain of every address, always: runtime-expanded
+/// stacks need it to know where to cut it, and without inlined frames the
+/// runtime still shows the outermost frame that is not a wrapper
+/// ([`runtime::place`] picks). Looked up in address order (neighbours share
 /// a compilation unit, so its line table is parsed once and stays warm).
-fn look_up_all(binary: &Binary, addresses: &[u64], inlined: bool) -> Vec<Vec<binary::Frame>> {
+fn look_up_all(binary: &Binary, addresses: &[u64]) -> Vec<Vec<binary::Frame>> {
     let mut order: Vec<usize> = (0..addresses.len()).collect();
     order.sort_unstable_by_key(|&i| addresses[i]);
     let sorted: Vec<u64> = order.iter().map(|&i| addresses[i]).collect();
     let mut out = vec![Vec::new(); addresses.len()];
-    for (i, frames) in order.into_iter().zip(binary.frames_many(&sorted, inlined)) {
+    for (i, frames) in order.into_iter().zip(binary.frames_many(&sorted, true)) {
         out[i] = frames;
     }
     out

@@ -49,10 +49,6 @@ fn is_memory(profile: &Profile) -> bool {
         .any(|t| t.name.starts_with("alloc_") || t.name.starts_with("inuse_"))
 }
 
-fn is_runtime_function(name: &str) -> bool {
-    name.starts_with("runtime.") || name.starts_with("internal/runtime/")
-}
-
 /// Which frames of `chain` (innermost first) the runtime emits for one
 /// address of a stack, given the innermost frame (function, line) of the
 /// next address, if any. Returns their positions.
@@ -303,7 +299,7 @@ pub fn settle(profile: &mut Profile, all_frames: bool) {
                 .take_while(|&&l| hidden.contains(&l) || runtime[l as usize])
                 .count();
             if stack[..leading].iter().any(|l| hidden.contains(l)) {
-                let one = *stand_in.get_or_insert_with(|| unnamed_runtime(profile));
+                let one = *stand_in.get_or_insert_with(|| profile.add_frame(UNNAMED_RUNTIME, ""));
                 // Each run of hidden frames becomes one; named ones stay.
                 let mut settled: Vec<u32> = Vec::with_capacity(stack.len());
                 for &l in &stack[..leading] {
@@ -334,7 +330,7 @@ fn is_runtime_location(profile: &Profile, location: u32) -> bool {
     !lines.is_empty()
         && lines.iter().all(|line| {
             line.function
-                .is_some_and(|f| is_runtime_function(&profile.functions[f].name))
+                .is_some_and(|f| crate::profile::is_runtime_function(&profile.functions[f].name))
         })
 }
 
@@ -345,22 +341,4 @@ fn is_goexit(profile: &Profile, location: u32) -> bool {
             .is_some_and(|f| profile.functions[f].name == "runtime.goexit"),
         _ => false,
     }
-}
-
-/// Adds the location of [`UNNAMED_RUNTIME`] and returns its index.
-fn unnamed_runtime(profile: &mut Profile) -> u32 {
-    profile.functions.push(Function {
-        name: UNNAMED_RUNTIME.into(),
-        system_name: UNNAMED_RUNTIME.into(),
-        ..Function::default()
-    });
-    profile.locations.push(Location {
-        address: 0,
-        mapping: None,
-        lines: vec![Line {
-            function: Some(profile.functions.len() - 1),
-            line: 0,
-        }],
-    });
-    profile.locations.len() as u32 - 1
 }

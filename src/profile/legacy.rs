@@ -904,7 +904,11 @@ impl Builder {
             for &location in stack[..leading].iter().filter(|&&l| unnamed(l)) {
                 hidden[location as usize] = true;
             }
-            if let Some(&root) = stack.last().filter(|&&l| unnamed(l)) {
+            // The root is `runtime.goexit`, before any padding.
+            let root = stack
+                .iter()
+                .rposition(|&l| !profile.locations[l as usize].is_padding());
+            if let Some(&root) = root.map(|p| &stack[p]).filter(|&&l| unnamed(l)) {
                 hidden[root as usize] = true;
             }
         }
@@ -933,6 +937,7 @@ impl Builder {
         self.mark_hidden_frames();
         let mut profile = self.profile;
         profile.printed_names = true;
+        profile.every_address = true;
         // pprof's stand-in mapping for legacy profiles without a memory map.
         if profile.locations.iter().any(|l| l.address != 0) {
             profile.mappings.push(Mapping {

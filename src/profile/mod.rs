@@ -56,6 +56,11 @@ pub struct Profile {
     /// function's type arguments shown as `[...]`, as `runtime.Frame`
     /// gives them, where protobuf profiles keep the linker's full name.
     pub printed_names: bool,
+    /// Whether its stacks list every address the runtime recorded, each
+    /// its own location, the virtual addresses of inline marks included
+    /// (text profiles), rather than grouped into one location per inline
+    /// chain as the runtime's protobuf writer groups them.
+    pub every_address: bool,
 }
 
 /// One stack with one value per sample type.
@@ -127,14 +132,30 @@ pub struct Mapping {
     pub has_inline_frames: bool,
 }
 
-/// Names of sample types, for error messages: `a, b, c`.
 /// Whether `name` is a function of the Go runtime, as the runtime's own
 /// profile writers judge when they hide leading runtime frames.
 pub fn is_runtime_function(name: &str) -> bool {
     name.starts_with("runtime.") || name.starts_with("internal/runtime/")
 }
 
+impl Location {
+    /// Whether this is Go's padding of a fixed-size stack (threadcreate
+    /// stacks end in `0x0` return addresses, whose location, address − 1,
+    /// wraps to the last address) rather than a frame.
+    pub fn is_padding(&self) -> bool {
+        self.address == u64::MAX && self.lines.iter().all(|line| line.function.is_none())
+    }
+}
+
 impl Profile {
+    /// The position of a stack's root frame: its last location that is
+    /// not Go's padding.
+    pub fn root_position(&self, stack: &[u32]) -> Option<usize> {
+        stack
+            .iter()
+            .rposition(|&l| !self.locations[l as usize].is_padding())
+    }
+
     /// Adds a frame that stands for no address (a label, a summary of
     /// frames nobody named): a function `name` in `filename` and one
     /// location with it. Returns the location's index.

@@ -404,6 +404,7 @@ impl<'a> Resolver<'a> {
                 .collect::<Result<_, _>>()?,
             runtime_hidden: Vec::new(),
             printed_names: false,
+            every_address: false,
         })
     }
 

@@ -110,8 +110,8 @@ fn root_addresses(profile: &Profile) -> Vec<u64> {
     let roots: BTreeSet<u64> = profile
         .samples
         .iter()
-        .filter_map(|s| s.locations.last())
-        .map(|&l| profile.locations[l as usize].address)
+        .filter_map(|s| Some(s.locations[profile.root_position(&s.locations)?]))
+        .map(|l| profile.locations[l as usize].address)
         .collect();
     roots.into_iter().collect()
 }

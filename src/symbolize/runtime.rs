@@ -49,19 +49,51 @@ fn is_memory(profile: &Profile) -> bool {
         .any(|t| t.name.starts_with("alloc_") || t.name.starts_with("inuse_"))
 }
 
+/// A frame as the next address of a stack shows it: (function, line).
+type FrameAt = (String, i64);
+
+/// What decides where an address's inline chain stops: the frames
+/// (innermost first) of the next address of the stack, and whether the
+/// stack lists every address the runtime recorded.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    next: &'a [FrameAt],
+    every_address: bool,
+}
+
+impl Context<'_> {
+    const ALONE: Context<'static> = Context {
+        next: &[],
+        every_address: false,
+    };
+}
+
 /// Which frames of `chain` (innermost first) the runtime emits for one
-/// address of a stack, given the innermost frame (function, line) of the
-/// next address, if any. Returns their positions.
-fn kept_frames(chain: &[Frame], next: Option<(&str, i64)>) -> Vec<u16> {
+/// address of a stack in `context`. Returns their positions.
+///
+/// Where every address is listed (text profiles), the next address is the
+/// virtual address of the next outer frame: the chain stops at the frame
+/// that address's innermost frame is. The runtime's protobuf writer has
+/// already grouped those addresses into one location (its `pcDeck`), so a
+/// location keeps its whole chain, except where the writer starts a new
+/// location: at a frame with the same name as the one inside it ("maybe
+/// recursion"), or where the next location is exactly the rest of the
+/// chain (a profile converted by pprof, one location per address).
+fn kept_frames(chain: &[Frame], context: Context<'_>) -> Vec<u16> {
     let mut kept = vec![0u16];
     let mut callee = chain.first().map(|f| f.function.as_str()).unwrap_or("");
     for (position, frame) in chain.iter().enumerate().skip(1) {
-        let is_next = next.is_some_and(|(function, line)| {
-            // A `#` line gives the printed name, the binary the full one.
-            printed_name(function) == printed_name(&frame.function)
-                && (line == 0 || frame.line == 0 || line == frame.line)
-        });
-        if is_next {
+        let stops_here = match context.every_address {
+            true => context
+                .next
+                .first()
+                .is_some_and(|next| same_frame(next, frame)),
+            false => {
+                frame.function == callee
+                    || (!context.next.is_empty() && is_rest(context.next, &chain[position..]))
+            }
+        };
+        if stops_here {
             break;
         }
         // Wrappers are elided unless they call a panic (elideWrapperCalling).
@@ -77,6 +109,25 @@ fn kept_frames(chain: &[Frame], next: Option<(&str, i64)>) -> Vec<u16> {
         callee = &frame.function;
     }
     kept
+}
+
+/// Whether `shown` is `frame`: a `#` line gives the printed name, the
+/// binary the full one, and either may lack a line.
+fn same_frame((function, line): &FrameAt, frame: &Frame) -> bool {
+    printed_name(function) == printed_name(&frame.function)
+        && (*line == 0 || frame.line == 0 || *line == frame.line)
+}
+
+/// Whether the next location's frames are exactly `rest` of a chain, less
+/// the wrappers it would not show.
+fn is_rest(next: &[FrameAt], rest: &[Frame]) -> bool {
+    let mut shown = rest
+        .iter()
+        .enumerate()
+        .filter(|&(i, f)| i == 0 || !is_wrapper(f));
+    next.iter()
+        .all(|n| shown.next().is_some_and(|(_, f)| same_frame(n, f)))
+        && shown.next().is_none()
 }
 
 /// Whether a frame is a compiler wrapper the runtime's tracebacks leave
@@ -117,19 +168,24 @@ pub(super) fn place(
         // CPU locations keep the whole chain, less the wrappers the
         // runtime leaves out.
         for (index, chain) in &chains {
-            let kept = kept_frames(chain, None);
+            let kept = kept_frames(chain, Context::ALONE);
             let lines = names.lines(profile, chain, &kept, inlined);
             profile.locations[*index].lines = lines;
         }
         return named;
     }
-    let innermost = |profile: &Profile, index: u32| -> Option<(String, i64)> {
+    let every_address = profile.every_address;
+    // The frames of a location, innermost first: from the binary, or as the
+    // profile names them.
+    let frames_of = |profile: &Profile, index: u32| -> Vec<FrameAt> {
         if let Some(chain) = chains.get(&(index as usize)) {
-            return Some((chain[0].function.clone(), chain[0].line));
+            return chain.iter().map(|f| (f.function.clone(), f.line)).collect();
         }
-        let line = profile.locations[index as usize].lines.first()?;
-        let function = &profile.functions[line.function?];
-        Some((function.name.clone(), line.line))
+        let lines = &profile.locations[index as usize].lines;
+        lines
+            .iter()
+            .filter_map(|line| Some((profile.functions[line.function?].name.clone(), line.line)))
+            .collect()
     };
     // (location, next location) → the location to use there.
     let mut in_context: HashMap<(u32, Option<u32>), Option<u32>> = HashMap::new();
@@ -149,9 +205,12 @@ pub(super) fn place(
             let target = match in_context.get(&key) {
                 Some(&target) => target,
                 None => {
-                    let next_frame = next.and_then(|n| innermost(profile, n));
-                    let kept =
-                        kept_frames(chain, next_frame.as_ref().map(|(f, l)| (f.as_str(), *l)));
+                    let next_frames = next.map(|n| frames_of(profile, n)).unwrap_or_default();
+                    let context = Context {
+                        next: &next_frames,
+                        every_address,
+                    };
+                    let kept = kept_frames(chain, context);
                     let lines = names.lines(profile, chain, &kept, inlined);
                     let target = *variants.entry((location, kept)).or_insert_with(|| {
                         if lines.is_empty() {
@@ -181,7 +240,7 @@ pub(super) fn place(
     // Locations no stack uses still get their whole chain.
     for (index, chain) in &chains {
         if !placed.contains(&(*index as u32)) {
-            let kept = kept_frames(chain, None);
+            let kept = kept_frames(chain, Context::ALONE);
             profile.locations[*index].lines = names.lines(profile, chain, &kept, inlined);
         }
     }
@@ -231,7 +290,11 @@ impl FunctionIds {
         kept: &[u16],
         inlined: bool,
     ) -> Vec<Line> {
-        let outermost = kept_frames(chain, None).last().copied();
+        let alone = Context {
+            next: &[],
+            every_address: profile.every_address,
+        };
+        let outermost = kept_frames(chain, alone).last().copied();
         let shown: Vec<u16> = match inlined {
             true => kept.to_vec(),
             false => kept
@@ -281,9 +344,10 @@ pub fn settle(profile: &mut Profile, all_frames: bool) {
     let mut stand_in = None;
     let mut samples = std::mem::take(&mut profile.samples);
     for sample in &mut samples {
+        let root = profile.root_position(&sample.locations);
         let stack = &mut sample.locations;
-        if stack.len() > 1 && stack.last().is_some_and(|&l| goexit[l as usize]) {
-            stack.pop();
+        if let Some(root) = root.filter(|&r| r > 0 && goexit[stack[r] as usize]) {
+            stack.remove(root);
         }
         if memory {
             let leading = stack

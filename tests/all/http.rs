@@ -610,6 +610,46 @@ fn debug_1_text_profiles_over_http() {
 }
 
 #[test]
+fn a_saved_debug_1_heap_profile_draws_as_it_did_from_the_url() {
+    // From the URL, the service's symbol endpoint names the frames Go
+    // printed no `#` line for; from the saved file, torch knows them as the
+    // allocator and `runtime.goexit`. Both must give the runtime's stacks,
+    // and so must the file named from the service's binary.
+    let dir = tempfile::tempdir().unwrap();
+    let source = url("/debug/pprof/heap?debug=1");
+    for sample_type in ["-alloc_space", "-inuse_objects"] {
+        let saved = dir.path().join(format!("heap{sample_type}.txt"));
+        let saved = path_str(&saved);
+        let fetched = torch_in(
+            dir.path(),
+            &["-r", "-q", sample_type, "--save", saved, &source],
+        );
+        let fetched = success(&fetched);
+        assert!(fetched.contains("main."), "{fetched}");
+        assert!(!fetched.contains("runtime.goexit"), "{fetched}");
+        assert!(!fetched.contains("main.worker;runtime."), "{fetched}");
+        let from_file = torch_in(dir.path(), &["-r", sample_type, saved]);
+        assert_eq!(
+            success(&from_file),
+            fetched,
+            "{sample_type}: the saved file"
+        );
+        assert!(
+            from_file.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&from_file.stderr)
+        );
+        let binary = go_server_binary();
+        let named = torch_in(dir.path(), &["-r", sample_type, path_str(&binary), saved]);
+        assert_eq!(
+            success(&named),
+            fetched,
+            "{sample_type}: the file and its binary"
+        );
+    }
+}
+
+#[test]
 fn leak_hunt_saves_every_profile_and_draws_what_grew() {
     let dir = tempfile::tempdir().unwrap();
     let source = url("/debug/pprof/allocs");

@@ -3,6 +3,7 @@
 mod browser;
 mod chromium;
 mod cli;
+mod compiler;
 mod diff;
 mod errors;
 mod filter;

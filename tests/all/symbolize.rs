@@ -146,6 +146,7 @@ fn every_build_variant_names_a_nameless_protobuf_as_the_runtime_did() {
             ("block", "delay", "nanoseconds"),
             ("block", "contentions", "count"),
             ("mutex", "delay", "nanoseconds"),
+            ("threadcreate", "threadcreate", "count"),
         ] {
             let named = symtest_profile(variant, &format!("{file}.pb.gz"));
             let nameless = symtest_profile(variant, &format!("{file}-nonames.pb.gz"));
@@ -296,12 +297,13 @@ fn a_wrong_binary_for_an_unnamed_text_profile_is_warned_about() {
 }
 
 /// The runtime-expanded kinds, each with its sample types.
-const RUNTIME_KINDS: [(&str, &[&str]); 5] = [
+const RUNTIME_KINDS: [(&str, &[&str]); 6] = [
     ("heap", &["alloc_space", "inuse_objects"]),
     ("allocs", &["alloc_space", "inuse_space"]),
     ("goroutine", &["goroutine"]),
     ("block", &["contentions", "delay"]),
     ("mutex", &["contentions", "delay"]),
+    ("threadcreate", &["threadcreate"]),
 ];
 
 /// The leading runtime frames of each folded stack (leaf side) as the one
@@ -350,7 +352,7 @@ fn text_profiles_without_symbol_lines_are_named_as_the_runtime_named_them() {
                 // Go prints every frame of block and mutex stacks, and
                 // hides the leading runtime frames of the others.
                 let got = match kind {
-                    "goroutine" => leading_runtime_as_unnamed(&got),
+                    "goroutine" | "threadcreate" => leading_runtime_as_unnamed(&got),
                     _ => got,
                 };
                 assert_same(&got, &runtime, &format!("{case}, against the `#` lines"));
@@ -373,6 +375,7 @@ fn text_profiles_without_a_binary_show_no_addresses_and_no_warning() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!stderr.contains("addresses"), "{kind}: {stderr}");
         let unnamed = folded.contains(torch::symbolize::runtime::UNNAMED_RUNTIME);
-        assert_eq!(unnamed, kind == "goroutine", "{kind}: {folded}");
+        let hides_runtime = matches!(kind, "goroutine" | "threadcreate");
+        assert_eq!(unnamed, hides_runtime, "{kind}: {folded}");
     }
 }

@@ -379,3 +379,40 @@ fn text_profiles_without_a_binary_show_no_addresses_and_no_warning() {
         assert_eq!(unnamed, hides_runtime, "{kind}: {folded}");
     }
 }
+
+#[test]
+fn the_workload_s_profiles_without_names_are_named_as_the_runtime_named_them() {
+    // The other fixture program (one build): every kind it wrote, as a
+    // protobuf stripped of its names and as text without its `#` lines.
+    let dir = tempfile::tempdir().unwrap();
+    let binary = path_str(&fixtures_dir().join("bin/workload")).to_owned();
+    for (kind, sample_type, unit) in [
+        ("heap", "alloc_space", "bytes"),
+        ("heap", "inuse_space", "bytes"),
+        ("goroutine", "goroutine", "count"),
+        ("block", "delay", "nanoseconds"),
+        ("mutex", "contentions", "count"),
+        ("threadcreate", "threadcreate", "count"),
+    ] {
+        let index = format!("-sample_index={sample_type}");
+        let case = format!("workload {kind} {sample_type}");
+        let named = path_str(&profile_path(kind)).to_owned();
+        let nameless = write(dir.path(), &format!("{kind}.pb.gz"), &strip_names(kind));
+        let want = pprof_folded(&[&index, &format!("-unit={unit}"), &named]);
+        assert_same(&torch_raw(&[&index, &binary, &nameless]), &want, &case);
+
+        let text = fixtures_dir().join(format!("profiles/text/{kind}.txt"));
+        let text = fs::read_to_string(text).unwrap();
+        let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("#\t0x")).collect();
+        let nosym = write(
+            dir.path(),
+            &format!("{kind}.txt"),
+            kept.join("\n").as_bytes(),
+        );
+        let named_text = write(dir.path(), &format!("{kind}-named.txt"), text.as_bytes());
+        let want = torch_raw(&[&index, &binary, &named_text]);
+        let got = torch_raw(&[&index, &binary, &nosym]);
+        assert_same(&got, &want, &format!("{case} text"));
+        assert!(!got.contains("0x"), "{case} text: {got}");
+    }
+}

@@ -26,11 +26,13 @@ fn random_pcs(table: &Pclntab<'_>) -> Vec<u64> {
 fn pclntab(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bin/bench.test");
     let file = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let table = Pclntab::from_elf(&file).unwrap();
+    let table = Pclntab::from_executable(&file).unwrap();
     let pcs = random_pcs(&table);
 
     let mut group = c.benchmark_group("pclntab");
-    group.bench_function("from_elf", |b| b.iter(|| Pclntab::from_elf(&file).unwrap()));
+    group.bench_function("from_executable", |b| {
+        b.iter(|| Pclntab::from_executable(&file).unwrap())
+    });
     group.throughput(Throughput::Elements(LOOKUPS as u64));
     group.bench_function("lookup_10k", |b| {
         b.iter(|| pcs.iter().filter_map(|&pc| table.lookup(pc)).count())
@@ -42,9 +44,9 @@ fn pclntab(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
-    group.bench_function("from_elf_and_lookup_10k", |b| {
+    group.bench_function("from_executable_and_lookup_10k", |b| {
         b.iter(|| {
-            let table = Pclntab::from_elf(&file).unwrap();
+            let table = Pclntab::from_executable(&file).unwrap();
             pcs.iter().filter_map(|&pc| table.lookup(pc)).count()
         })
     });

@@ -18,7 +18,7 @@ fn on_interrupt_say_so() {
         use std::io::{IsTerminal, Write};
         let mut stderr = std::io::stderr().lock();
         if stderr.is_terminal() {
-            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = write!(stderr, "{}", torch::progress::clear_line());
         }
         let _ = writeln!(stderr, "torch: interrupted");
         torch::output::remove_unfinished();

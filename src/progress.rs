@@ -61,8 +61,59 @@ impl Drop for Progress {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
             // Clear the bar's line so what follows starts clean.
-            eprint!("\r\x1b[2K");
+            eprint!("{}", clear_line());
         }
+    }
+}
+
+/// Width of the bar's line, to blank it where escapes do not work.
+const LINE_WIDTH: usize = 79;
+
+/// What returns to the start of a terminal line and blanks it: `\r` and
+/// the erase-line escape, or, in a Windows console that cannot be switched
+/// to escape sequences (before Windows 10), `\r`, spaces and `\r`.
+pub fn clear_line() -> &'static str {
+    static CLEAR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CLEAR.get_or_init(|| match console::escapes_work() {
+        true => "\r\x1b[2K".to_owned(),
+        false => format!("\r{}\r", " ".repeat(LINE_WIDTH)),
+    })
+}
+
+#[cfg(windows)]
+mod console {
+    use windows_sys::Win32::System::Console::{
+        GetConsoleMode, GetStdHandle, SetConsoleMode, ENABLE_VIRTUAL_TERMINAL_PROCESSING,
+        STD_ERROR_HANDLE,
+    };
+
+    /// Turns on escape sequences for stderr's console (Windows 10 and
+    /// later support them, off by default in the classic console).
+    pub fn escapes_work() -> bool {
+        static WORK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *WORK.get_or_init(switch_on)
+    }
+
+    fn switch_on() -> bool {
+        // SAFETY: plain Win32 calls on the process's own stderr handle;
+        // `mode` is a valid place for GetConsoleMode to write.
+        unsafe {
+            let handle = GetStdHandle(STD_ERROR_HANDLE);
+            let mut mode = 0;
+            if GetConsoleMode(handle, &mut mode) == 0 {
+                return false;
+            }
+            mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING != 0
+                || SetConsoleMode(handle, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING) != 0
+        }
+    }
+}
+
+#[cfg(not(windows))]
+mod console {
+    /// Terminals elsewhere understand escape sequences.
+    pub fn escapes_work() -> bool {
+        true
     }
 }
 
@@ -83,7 +134,13 @@ fn draw_until(stop: &AtomicBool, what: &str, seconds: u64) {
             None => "waiting for the server".to_owned(),
         };
         let mut stderr = std::io::stderr().lock();
-        let _ = write!(stderr, "\r\x1b[2K{what} [{bar}] {status}");
+        let line = format!("{what} [{bar}] {status}");
+        // Spaces blank only LINE_WIDTH columns: the line must fit.
+        let width = match console::escapes_work() {
+            true => line.len(),
+            false => LINE_WIDTH,
+        };
+        let _ = write!(stderr, "{}{line:.width$}", clear_line());
         let _ = stderr.flush();
         drop(stderr);
         thread::sleep(Duration::from_millis(200));

@@ -124,7 +124,7 @@ impl Wanted {
 
 /// Splits arguments into an optional leading binary and the sources, the way
 /// `go tool pprof BIN PROF` and go-torch take them: the first of several
-/// arguments is the binary when it is an ELF executable.
+/// arguments is the binary when it is an executable (ELF, Mach-O or PE).
 pub fn resolve(
     arguments: &[String],
     seconds: Option<u64>,
@@ -143,7 +143,9 @@ pub fn resolve_for(
     let mut binary = None;
     let mut rest = arguments;
     if let [first, tail @ ..] = arguments {
-        if is_elf(Path::new(first))? {
+        if magic_of(Path::new(first))?
+            .is_some_and(|m| crate::symbolize::formats::sniff(&m).is_some())
+        {
             if tail.is_empty() {
                 return Err(Error::BinaryWithoutProfile {
                     path: PathBuf::from(first),
@@ -174,15 +176,7 @@ pub fn resolve_for(
 /// Whether `path` is an executable of any platform Go builds for: ELF,
 /// Mach-O (thin or universal) or PE.
 fn is_executable(path: &Path) -> bool {
-    let Ok(Some(magic)) = magic_of(path) else {
-        return false;
-    };
-    magic == *b"\x7fELF"
-        || matches!(
-            u32::from_be_bytes(magic),
-            0xfeed_facf | 0xcffa_edfe | 0xfeed_face | 0xcefa_edfe | 0xcafe_babe
-        )
-        || magic.starts_with(b"MZ")
+    matches!(magic_of(path), Ok(Some(magic)) if crate::symbolize::formats::sniff(&magic).is_some())
 }
 
 /// A URL when it has a scheme, or is `host:port[/path]` (or `:port`, for
@@ -306,10 +300,6 @@ fn collection_seconds(url: &mut Url, asked: Option<u64>) -> (Option<u64>, bool) 
             .append_pair("seconds", &seconds.to_string());
     }
     (seconds, seconds.is_some() && !cpu)
-}
-
-fn is_elf(path: &Path) -> Result<bool, Error> {
-    Ok(magic_of(path)?.is_some_and(|magic| magic == *b"\x7fELF"))
 }
 
 /// The first four bytes of `path`, if it is a regular file that has them.

@@ -19,7 +19,8 @@ cd "$package"
 # in the current directory: torch reads the module from its build info.
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "${BENCHTIME:-1s}" -benchmem \
   -cpuprofile cpu.out -memprofile mem.out | tee "$out/bench.txt"
-binary="$(basename "$(go list -f '{{.ImportPath}}' .)").test"
+# NAME.test on Linux and macOS, NAME.test.exe on Windows.
+binary="$(basename "$(go list -f '{{.ImportPath}}' .)").test$(go env GOEXE)"
 
 "$torch" -q --output-dir "$out" "$binary" cpu.out mem.out
 

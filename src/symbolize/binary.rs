@@ -1,12 +1,14 @@
-//! One executable opened for symbolization: its GNU build id, its loadable
-//! segments (to turn runtime addresses into file addresses, PIE or not), and
-//! what can name an address in it, best first: Go's `.gopclntab` (present
-//! even in stripped Go binaries; it expands inlined calls and hides
+//! One executable opened for symbolization (ELF, Mach-O or PE; see
+//! [`formats`](super::formats) for what differs): the ids it carries, its
+//! loadable segments (to turn runtime addresses into file addresses, PIE or
+//! not), and what can name an address in it, best first: Go's pclntab
+//! (present even in stripped Go binaries; it expands inlined calls and hides
 //! compiler wrappers exactly as the Go runtime does when it writes a
 //! profile), DWARF (with inlined frames: cgo and other non-Go code), the
-//! ELF symbol table.
+//! symbol table.
 
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use std::rc::Rc;
@@ -14,7 +16,9 @@ use std::rc::Rc;
 use addr2line::Context;
 use gimli::EndianRcSlice;
 use gimli::{RunTimeEndian, SectionId};
-use object::{Object, ObjectSection, ObjectSegment, ObjectSymbolTable, SegmentFlags};
+use object::{Object, ObjectSegment, ObjectSymbolTable, SegmentFlags};
+
+use super::formats::{self, Format, Identity};
 
 /// DWARF bytes owned by the context, so the file can be dropped once read.
 type Reader = EndianRcSlice<RunTimeEndian>;
@@ -30,8 +34,8 @@ pub enum BinaryError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: not an ELF executable ({reason})", .path.display())]
-    NotElf { path: PathBuf, reason: String },
+    #[error("{}: not an executable torch can read: ELF, Mach-O or PE ({reason})", .path.display())]
+    NotExecutable { path: PathBuf, reason: String },
     #[error(
         "{}: its build id {found} does not match the profile's {expected}; \
          give the binary the profile came from, or --force to use this one anyway",
@@ -63,20 +67,24 @@ struct Segment {
 
 pub struct Binary {
     pub path: PathBuf,
-    /// Lower-case hex of the GNU build id note, if the binary has one.
-    pub build_id: Option<String>,
+    pub format: Format,
+    /// The ids it carries (GNU build id, Mach-O UUID, Go build id).
+    pub identity: Identity,
     segments: Vec<Segment>,
     has_dwarf: bool,
-    /// Loaded on first use: Go binaries are named from `.gopclntab`.
+    /// Loaded on first use: Go binaries are named from pclntab.
     dwarf: std::cell::OnceCell<Option<Context<Reader>>>,
-    /// The file, kept mapped for `.gopclntab`, which is read in place.
-    file: memmap2::Mmap,
-    /// ELF symbols sorted by address: (address, size, name).
+    /// The file, kept mapped for pclntab, which is read in place.
+    file: Rc<memmap2::Mmap>,
+    /// The bytes of this binary in `file` (one slice of a universal file).
+    range: Range<usize>,
+    /// Function symbols sorted by address: (address, size, name).
     symbols: Vec<(u64, u64, String)>,
-    architecture: object::Architecture,
-    /// Position-independent (ELF `ET_DYN`): loaded at an address of the
-    /// kernel's choosing.
+    pub architecture: object::Architecture,
+    /// Loaded at an address of the system's choosing (PIE, ASLR).
     position_independent: bool,
+    /// PE: the address the image expects to be loaded at.
+    image_base: Option<u64>,
 }
 
 use object::ObjectSymbol;
@@ -85,16 +93,25 @@ impl std::fmt::Debug for Binary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Binary")
             .field("path", &self.path)
-            .field("build_id", &self.build_id)
+            .field("format", &self.format)
+            .field("identity", &self.identity)
             .field("has_dwarf", &self.has_dwarf)
             .finish()
     }
 }
 
 impl Binary {
-    /// Opens and indexes `path`.
+    /// Opens and indexes `path`; of a universal file, its first Go slice
+    /// (see [`open_all`](Self::open_all) to choose).
     pub fn open(path: &Path) -> Result<Binary, BinaryError> {
-        let not_elf = |reason: String| BinaryError::NotElf {
+        let mut all = Self::open_all(path)?;
+        let go = all.iter().position(Binary::is_go).unwrap_or(0);
+        Ok(all.swap_remove(go))
+    }
+
+    /// Opens `path`: one binary, or one per slice of a universal file.
+    pub fn open_all(path: &Path) -> Result<Vec<Binary>, BinaryError> {
+        let not_executable = |reason: String| BinaryError::NotExecutable {
             path: path.to_path_buf(),
             reason,
         };
@@ -106,56 +123,80 @@ impl Binary {
         // block the open until some writer came, and a device never ends.
         let metadata = fs::metadata(path).map_err(read_error)?;
         if !metadata.is_file() {
-            return Err(not_elf("not a regular file".into()));
+            return Err(not_executable("not a regular file".into()));
         }
         let file = fs::File::open(path).map_err(read_error)?;
         // SAFETY: the map is only ever read. A binary rewritten underneath
         // torch while it runs could give wrong names, as it would for any
         // reader; every offset read from it is bounds-checked.
-        let data = unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?;
-        if !data.starts_with(b"\x7fELF") {
-            return Err(not_elf("no ELF magic".into()));
-        }
-        let file = object::File::parse(&*data).map_err(|e| not_elf(e.to_string()))?;
-        let build_id = file
-            .build_id()
-            .ok()
-            .flatten()
-            .map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
+        let data = Rc::new(unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?);
+        let ranges = match formats::sniff(&data) {
+            Some(Format::MachOUniversal) => {
+                formats::universal_slices(&data).map_err(not_executable)?
+            }
+            Some(_) => std::iter::once(0..data.len()).collect(),
+            None => return Err(not_executable("no ELF, Mach-O or PE magic".into())),
+        };
+        ranges
+            .into_iter()
+            .map(|range| Self::index(path, data.clone(), range).map_err(not_executable))
+            .collect()
+    }
+
+    fn index(path: &Path, data: Rc<memmap2::Mmap>, range: Range<usize>) -> Result<Binary, String> {
+        let bytes = &data[range.clone()];
+        let format = formats::sniff(bytes).ok_or("no magic in a universal file's slice")?;
+        let file = object::File::parse(bytes).map_err(|e| e.to_string())?;
         let segments = file
             .segments()
             .filter_map(|s| {
                 let (file_offset, file_size) = s.file_range();
-                let executable = match s.flags() {
-                    SegmentFlags::Elf { p_flags, .. } => p_flags.0 & 1 != 0,
-                    _ => false,
-                };
                 (file_size > 0).then_some(Segment {
                     file_offset,
                     file_size,
                     address: s.address(),
-                    executable,
+                    executable: is_executable(s.flags()),
                 })
             })
             .collect();
-        let has_dwarf = file
-            .section_by_name(".debug_info")
-            .or_else(|| file.section_by_name(".zdebug_info"))
-            .is_some_and(|s| s.size() > 0);
-        let symbols = function_symbols(&file);
-        let architecture = file.architecture();
-        let position_independent = file.kind() == object::ObjectKind::Dynamic;
         Ok(Binary {
-            architecture,
-            position_independent,
+            architecture: file.architecture(),
+            position_independent: formats::position_independent(&file),
+            image_base: formats::image_base(&file),
+            identity: Identity::of(&file),
+            has_dwarf: formats::has_dwarf(&file),
+            symbols: function_symbols(&file),
             path: path.to_path_buf(),
-            build_id,
+            format,
             segments,
-            has_dwarf,
             dwarf: std::cell::OnceCell::new(),
-            symbols,
             file: data,
+            range,
         })
+    }
+
+    /// This binary's bytes.
+    fn bytes(&self) -> &[u8] {
+        &self.file[self.range.clone()]
+    }
+
+    /// Whether it is a Go binary: it has a pclntab.
+    pub fn is_go(&self) -> bool {
+        self.pclntab().is_some()
+    }
+
+    /// How many of `addresses` (file addresses) its pclntab names.
+    pub fn count_named(&self, addresses: &[u64]) -> usize {
+        self.pclntab().map_or(0, |table| {
+            addresses
+                .iter()
+                .filter(|&&a| table.lookup(a).is_some())
+                .count()
+        })
+    }
+
+    fn pclntab(&self) -> Option<super::pclntab::Pclntab<'_>> {
+        super::pclntab::Pclntab::from_executable(self.bytes()).ok()
     }
 
     /// Where a position-independent binary was loaded, for addresses that
@@ -168,7 +209,7 @@ impl Binary {
         if !self.position_independent || addresses.is_empty() {
             return None;
         }
-        let pclntab = super::pclntab::Pclntab::from_elf(&self.file).ok()?;
+        let pclntab = self.pclntab()?;
         let named =
             |slide: u64, address: u64| pclntab.lookup(address.wrapping_sub(slide)).is_some();
         let sample: Vec<u64> = addresses
@@ -202,19 +243,17 @@ impl Binary {
             .find(|&slide| slide != 0 && fits(slide))
     }
 
-    /// Refuses a binary whose build id differs from the mapping's (when both
-    /// have one).
+    /// Refuses a binary whose id differs from the mapping's: compared
+    /// with an id of the same kind (GNU build id, Mach-O UUID or Go build
+    /// id), never refused for lacking one.
     pub fn check_build_id(&self, expected: &str) -> Result<(), BinaryError> {
-        match &self.build_id {
-            Some(found) if !expected.is_empty() && !found.eq_ignore_ascii_case(expected) => {
-                Err(BinaryError::BuildIdMismatch {
-                    path: self.path.clone(),
-                    expected: expected.to_owned(),
-                    found: found.clone(),
-                })
-            }
-            _ => Ok(()),
-        }
+        self.identity
+            .check(expected)
+            .map_err(|found| BinaryError::BuildIdMismatch {
+                path: self.path.clone(),
+                expected: expected.to_owned(),
+                found,
+            })
     }
 
     /// Whether the instruction just before file address `address` is a
@@ -226,7 +265,7 @@ impl Binary {
             .iter()
             .find(|s| s.executable && s.address < address && address <= s.address + s.file_size)?;
         let end = usize::try_from(segment.file_offset + (address - segment.address)).ok()?;
-        let before = self.file.get(end.checked_sub(8)?..end)?;
+        let before = self.bytes().get(end.checked_sub(8)?..end)?;
         match self.architecture {
             object::Architecture::X86_64 | object::Architecture::I386 => {
                 Some(x86_call_ends(before))
@@ -240,14 +279,25 @@ impl Binary {
         }
     }
 
-    /// The file (link-time) address of runtime `address` in `mapping`:
+    /// The file (link-time) address of runtime `address` in `mapping`, as
+    /// each platform's runtime records mappings. ELF and Mach-O (Linux maps
+    /// segments by file offset; macOS records the text region with offset
+    /// 0, which is `__TEXT` from the start of the file):
     /// `base = start − offset + p_offset − p_vaddr` for the segment that maps
-    /// the mapping's file offset. Without a mapping, addresses are taken as
-    /// link-time addresses (non-PIE Go binaries, legacy text profiles).
+    /// the mapping's file offset. PE (Windows records the module from its
+    /// base with offset 0): `address − start + image base`. Without a
+    /// mapping, addresses are taken as link-time addresses (non-PIE Go
+    /// binaries, legacy text profiles).
     pub fn file_address(&self, mapping: Option<&Mapping>, address: u64) -> u64 {
         let Some(mapping) = mapping.filter(|m| m.memory_start != 0) else {
             return address;
         };
+        if let Some(image_base) = self.image_base {
+            return address
+                .wrapping_sub(mapping.memory_start)
+                .wrapping_add(mapping.file_offset)
+                .wrapping_add(image_base);
+        }
         let offset = mapping.file_offset;
         let segment = self
             .segments
@@ -273,7 +323,7 @@ impl Binary {
     /// the function the code physically belongs to (`--noinlines`; for Go
     /// code that may be a compiler wrapper the runtime would hide).
     pub fn frames_many(&self, addresses: &[u64], inlined: bool) -> Vec<Vec<Frame>> {
-        let pclntab = super::pclntab::Pclntab::from_elf(&self.file).ok();
+        let pclntab = self.pclntab();
         addresses
             .iter()
             .map(|&address| {
@@ -327,7 +377,7 @@ impl Binary {
     fn dwarf_frames(&self, address: u64) -> Vec<Frame> {
         let mut out = Vec::new();
         let context = self.dwarf.get_or_init(|| {
-            let file = object::File::parse(&*self.file).ok()?;
+            let file = object::File::parse(self.bytes()).ok()?;
             load_dwarf(&file)
         });
         let Some(context) = context else {
@@ -381,11 +431,8 @@ fn load_dwarf(file: &object::File) -> Option<Context<Reader>> {
                 | SectionId::DebugFrame
                 | SectionId::EhFrame
         );
-        let data: Rc<[u8]> = match file.section_by_name(id.name()) {
-            Some(section) if !skip => match section.uncompressed_data() {
-                Ok(data) => Rc::from(&*data),
-                Err(_) => Rc::from(&[][..]),
-            },
+        let data: Rc<[u8]> = match formats::dwarf_section(file, id.name()) {
+            Some(data) if !skip => Rc::from(&*data),
             _ => Rc::from(&[][..]),
         };
         Ok(EndianRcSlice::new(data, endian))
@@ -394,15 +441,45 @@ fn load_dwarf(file: &object::File) -> Option<Context<Reader>> {
     Context::from_dwarf(dwarf).ok()
 }
 
-/// Function symbols, sorted by address, for binaries without DWARF.
+/// Function symbols, sorted by address, for binaries without DWARF. Mach-O
+/// and COFF symbols have no size: each then reaches to the next one; Mach-O
+/// names carry the C prefix `_`.
 fn function_symbols(file: &object::File) -> Vec<(u64, u64, String)> {
+    let prefix = match file.format() {
+        object::BinaryFormat::MachO => "_",
+        _ => "",
+    };
     let mut symbols: Vec<(u64, u64, String)> = file
         .symbol_table()
         .into_iter()
         .flat_map(|table| table.symbols())
         .filter(|s| s.kind() == object::SymbolKind::Text && s.address() != 0)
-        .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_owned())))
+        .filter_map(|s| {
+            let name = s.name().ok()?;
+            let name = name.strip_prefix(prefix).unwrap_or(name);
+            Some((s.address(), s.size(), name.to_owned()))
+        })
         .collect();
     symbols.sort_unstable_by_key(|&(address, _, _)| address);
+    let starts: Vec<u64> = symbols.iter().map(|&(address, _, _)| address).collect();
+    for (i, symbol) in symbols.iter_mut().enumerate() {
+        if symbol.1 == 0 {
+            let next = starts[i + 1..].iter().find(|&&a| a > symbol.0);
+            symbol.1 = next.map_or(0, |&next| next - symbol.0);
+        }
+    }
     symbols
+}
+
+/// Whether a segment holds code: ELF `PF_X`, Mach-O `VM_PROT_EXECUTE`,
+/// PE `IMAGE_SCN_MEM_EXECUTE`.
+fn is_executable(flags: SegmentFlags) -> bool {
+    match flags {
+        SegmentFlags::Elf { p_flags, .. } => p_flags.0 & object::elf::PF_X.0 != 0,
+        SegmentFlags::MachO { initprot, .. } => initprot.0 & object::macho::VM_PROT_EXECUTE.0 != 0,
+        SegmentFlags::Coff { characteristics } => {
+            characteristics.0 & object::pe::IMAGE_SCN_MEM_EXECUTE.0 != 0
+        }
+        _ => false,
+    }
 }

@@ -3,6 +3,7 @@
 //! address nobody can name stays an address (with a warning from the caller).
 
 pub mod binary;
+pub mod formats;
 pub mod pclntab;
 pub mod remote;
 pub mod runtime;
@@ -29,7 +30,7 @@ pub fn with_binaries(
     let groups = unnamed_by_mapping(profile);
     let mut resolved_all = Vec::new();
     for (mapping, locations) in groups {
-        let binary = match find_binary(profile, mapping, explicit, force)? {
+        let binary = match find_binary(profile, mapping, &locations, explicit, force)? {
             Some(binary) => binary,
             None => continue,
         };
@@ -153,25 +154,22 @@ fn unnamed_by_mapping(profile: &Profile) -> Vec<(Option<usize>, Vec<usize>)> {
 fn find_binary(
     profile: &Profile,
     mapping: Option<usize>,
+    locations: &[usize],
     explicit: Option<&Path>,
     force: bool,
 ) -> Result<Option<Binary>, BinaryError> {
     let info: Option<&Mapping> = mapping.map(|m| &profile.mappings[m]);
-    let expected = info.map_or("", |m| m.build_id.as_str());
     let is_main = mapping.is_none_or(|m| m == 0);
+    let choose = |binaries: Vec<Binary>| choose_slice(profile, info, locations, binaries, force);
     if let Some(path) = explicit.filter(|path| is_main || same_base_name(info, path)) {
-        let binary = Binary::open(path)?;
-        if !force {
-            binary.check_build_id(expected)?;
-        }
-        return Ok(Some(binary));
+        return choose(Binary::open_all(path)?).map(Some);
     }
     let Some(info) = info else {
         return Ok(None);
     };
     for candidate in candidates(info) {
-        if let Ok(binary) = Binary::open(&candidate) {
-            if force || binary.check_build_id(expected).is_ok() {
+        if let Ok(binaries) = Binary::open_all(&candidate) {
+            if let Ok(binary) = choose(binaries) {
                 return Ok(Some(binary));
             }
         }
@@ -179,9 +177,66 @@ fn find_binary(
     Ok(None)
 }
 
+/// Of a file's binaries (one, or each slice of a universal file), the one
+/// for this mapping: its ids must agree with the mapping's (unless
+/// `force`); of several, the one whose pclntab names the most of the
+/// mapping's addresses, else the first Go one.
+fn choose_slice(
+    profile: &Profile,
+    mapping: Option<&Mapping>,
+    locations: &[usize],
+    binaries: Vec<Binary>,
+    force: bool,
+) -> Result<Binary, BinaryError> {
+    let expected = mapping.map_or("", |m| m.build_id.as_str());
+    let mut refusal = None;
+    let mut fitting: Vec<Binary> = Vec::new();
+    for binary in binaries {
+        match binary.check_build_id(expected) {
+            Err(error) if !force => refusal = refusal.or(Some(error)),
+            _ => fitting.push(binary),
+        }
+    }
+    if fitting.len() > 1 {
+        let step = locations.len().div_ceil(256).max(1);
+        let sample: Vec<u64> = locations
+            .iter()
+            .step_by(step)
+            .map(|&i| profile.locations[i].address)
+            .collect();
+        let score = |binary: &Binary| {
+            let go = usize::from(binary.is_go());
+            let addresses: Vec<u64> = sample
+                .iter()
+                .map(|&a| binary.file_address(mapping, a))
+                .collect();
+            (binary.count_named(&addresses), go)
+        };
+        let best = (0..fitting.len())
+            .rev()
+            .max_by_key(|&i| score(&fitting[i]))
+            .unwrap_or(0);
+        return Ok(fitting.swap_remove(best));
+    }
+    match (fitting.pop(), refusal) {
+        (Some(binary), _) => Ok(binary),
+        (None, Some(error)) => Err(error),
+        (None, None) => Err(BinaryError::NotExecutable {
+            path: PathBuf::new(),
+            reason: "no binary in the file".into(),
+        }),
+    }
+}
+
 fn same_base_name(mapping: Option<&Mapping>, path: &Path) -> bool {
-    let base = |p: &Path| p.file_name().map(|n| n.to_owned());
-    mapping.is_some_and(|m| base(Path::new(&m.filename)) == base(path))
+    mapping
+        .is_some_and(|m| Some(base_name(&m.filename)) == path.file_name().and_then(|n| n.to_str()))
+}
+
+/// A mapping file name's last component, whichever system wrote it
+/// (Windows profiles name `C:\dir\bench.test.exe`).
+fn base_name(filename: &str) -> &str {
+    filename.rsplit(['/', '\\']).next().unwrap_or(filename)
 }
 
 /// Where a mapping's binary may be, in pprof's order: the file it names,
@@ -193,7 +248,7 @@ fn candidates(mapping: &Mapping) -> Vec<PathBuf> {
     }
     let mut out = vec![file.to_path_buf()];
     let search = std::env::var_os("PPROF_BINARY_PATH").unwrap_or_default();
-    let base = file.file_name();
+    let base = Some(base_name(&mapping.filename)).filter(|b| !b.is_empty());
     for dir in std::env::split_paths(&search).filter(|d| !d.as_os_str().is_empty()) {
         if !mapping.build_id.is_empty() {
             let by_id = dir.join(&mapping.build_id);

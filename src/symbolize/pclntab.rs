@@ -3,7 +3,7 @@
 //! (`-ldflags=-s`), no Go toolchain at run time.
 //!
 //! This module owns the table's layout and nothing else: finding the section
-//! in an ELF file ([`Pclntab::from_elf`]), the header, the function table,
+//! in an ELF file ([`Pclntab::from_executable`]), the header, the function table,
 //! the pc-value tables (file, line, inline index) and the inline tree. It
 //! does not know about profiles; [`Frame`]s are plain values.
 //!
@@ -256,7 +256,7 @@ impl<'a> Pclntab<'a> {
     /// uses), else `runtime.firstmoduledata`'s `text` field (the module data
     /// is found by its first word, a pointer to the table, and checked
     /// against the table), else the address of `.text`.
-    pub fn from_elf(file_data: &'a [u8]) -> Result<Self, PclntabError> {
+    pub fn from_executable(file_data: &'a [u8]) -> Result<Self, PclntabError> {
         let file = object::File::parse(file_data)?;
         let symbols = WantedSymbols::collect(&file);
         let (data, address) = find_table(&file, &symbols)?;
@@ -977,7 +977,7 @@ fn align_up(value: usize, align: usize) -> Option<usize> {
     Some(value.checked_add(align - 1)? / align * align)
 }
 
-/// The ELF symbols [`Pclntab::from_elf`] may use.
+/// The ELF symbols [`Pclntab::from_executable`] may use.
 #[derive(Default)]
 struct WantedSymbols {
     text: Option<u64>,
@@ -990,7 +990,11 @@ impl WantedSymbols {
     fn collect(file: &object::File<'_>) -> Self {
         let mut wanted = WantedSymbols::default();
         for symbol in file.symbols() {
-            let slot = match symbol.name_bytes() {
+            // Mach-O symbol names may carry the C prefix `_`.
+            let name = symbol
+                .name_bytes()
+                .map(|n| n.strip_prefix(b"_").unwrap_or(n));
+            let slot = match name {
                 Ok(b"runtime.text") => &mut wanted.text,
                 Ok(b"runtime.pclntab") => &mut wanted.pclntab,
                 Ok(b"runtime.epclntab") => &mut wanted.epclntab,
@@ -1008,7 +1012,9 @@ fn find_table<'a>(
     file: &object::File<'a>,
     symbols: &WantedSymbols,
 ) -> Result<(&'a [u8], u64), PclntabError> {
-    for name in [".gopclntab", ".data.rel.ro.gopclntab"] {
+    // ELF, old ELF PIE, Mach-O (`object` finds `__gopclntab` for
+    // `.gopclntab` too, but says so explicitly here).
+    for name in [".gopclntab", ".data.rel.ro.gopclntab", "__gopclntab"] {
         if let Some(section) = file.section_by_name(name) {
             return Ok((section.data()?, section.address()));
         }
@@ -1290,7 +1296,7 @@ mod tests {
         let table = Pclntab::parse(&go116, None).unwrap();
         assert_eq!(table.text_start_from(), TextStartFrom::Absolute);
         assert!(matches!(
-            Pclntab::from_elf(&go116),
+            Pclntab::from_executable(&go116),
             Err(PclntabError::Object(_))
         ));
     }
@@ -1326,7 +1332,7 @@ mod tests {
     #[test]
     fn reads_the_fixture_binary() {
         let file = bench_binary();
-        let table = Pclntab::from_elf(&file).unwrap();
+        let table = Pclntab::from_executable(&file).unwrap();
         assert_eq!(table.version(), Version::Go120);
         assert_eq!(table.text_start_from(), TextStartFrom::Symbol);
         assert!(table.has_inline_trees());
@@ -1347,7 +1353,7 @@ mod tests {
     #[test]
     fn damaged_tables_never_panic() {
         let file = bench_binary();
-        let good = Pclntab::from_elf(&file).unwrap();
+        let good = Pclntab::from_executable(&file).unwrap();
         let text = good.text_start();
         let data = good.data.to_vec();
         let pcs = sample_pcs(&good, 60);
@@ -1416,7 +1422,7 @@ mod tests {
             }
         }
         for cut in (0..file.len()).step_by(file.len() / 40) {
-            if let Ok(table) = Pclntab::from_elf(&file[..cut]) {
+            if let Ok(table) = Pclntab::from_executable(&file[..cut]) {
                 exercise(&table, &pcs);
             }
         }

@@ -13,6 +13,7 @@ mod hostile;
 mod http;
 mod legacy;
 mod pclntab;
+mod platforms;
 mod present;
 mod scale;
 mod symbolize;

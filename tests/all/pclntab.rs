@@ -148,7 +148,7 @@ fn lookup_matches_go_tool_addr2line() {
     let mut garbage_in = BTreeSet::new();
     for build in builds() {
         let bytes = std::fs::read(&build.path).unwrap();
-        let table = Pclntab::from_elf(&bytes).unwrap();
+        let table = Pclntab::from_executable(&bytes).unwrap();
         let pcs = addresses(&table);
         let mut command = go();
         command.args(["tool", "addr2line"]).arg(&build.path);
@@ -261,7 +261,7 @@ fn lookup_inline_matches_runtime_callers_frames() {
     let mut wrappers_left_out = 0;
     for build in builds() {
         let bytes = std::fs::read(&build.path).unwrap();
-        let table = Pclntab::from_elf(&bytes).unwrap();
+        let table = Pclntab::from_executable(&bytes).unwrap();
         assert!(
             table.has_inline_trees(),
             "{}: no inline trees found",
@@ -341,7 +341,7 @@ fn lookup_inline_matches_runtime_callers_frames() {
 fn symtest_functions_have_go_names() {
     let build = &builds()[0];
     let bytes = std::fs::read(&build.path).unwrap();
-    let table = Pclntab::from_elf(&bytes).unwrap();
+    let table = Pclntab::from_executable(&bytes).unwrap();
     let names: BTreeMap<String, u64> = table
         .functions()
         .map(|f| (f.name.into_owned(), f.entry))
@@ -398,7 +398,7 @@ fn stripped_binaries_find_the_text_start_in_the_module_data() {
     let mut starts = Vec::new();
     for build in builds() {
         let bytes = std::fs::read(&build.path).unwrap();
-        let table = Pclntab::from_elf(&bytes).unwrap();
+        let table = Pclntab::from_executable(&bytes).unwrap();
         let expected_from = if build.name == "stripped" {
             TextStartFrom::ModuleData
         } else {

@@ -41,7 +41,7 @@ fn expected_class(name: &str) -> &'static str {
     }
 }
 
-fn in_range(fill: &str, class: &str) -> bool {
+pub fn in_range(fill: &str, class: &str) -> bool {
     let palette = GoPalette::builtin();
     let class = palette.classes.iter().find(|c| c.id == class).unwrap();
     let (from, to) = class.range();

@@ -86,7 +86,7 @@ fn a_binary_that_is_not_elf_is_a_clear_error() {
     let output = torch_in(dir.path(), &["-r", &fake, &stripped]);
     let stderr = failure(&output);
     assert!(
-        stderr.contains("fake.test") && stderr.contains("not an ELF"),
+        stderr.contains("fake.test") && stderr.contains("not an executable torch can read"),
         "{stderr}"
     );
 }

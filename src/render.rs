@@ -253,9 +253,50 @@ pub fn render_program(
         legend,
         footer: footer(options),
     };
+    let label = root_label(&sample_type.name, &amount(tree, measure), measure.mean);
     let mut out = out;
-    out.write_all(decorate::decorate(&svg, &decorations).as_bytes())
+    out.write_all(label_root(&decorate::decorate(&svg, &decorations), &label).as_bytes())
         .map_err(RenderError::Inferno)
+}
+
+/// What the bottom frame says: the sample type and the total
+/// (`all — alloc_space 8.87 GB`).
+fn root_label(sample_type: &str, amount: &str, mean: bool) -> String {
+    let amount = amount.strip_suffix(" total").unwrap_or(amount);
+    match mean {
+        true => format!("all — mean {sample_type} {amount}"),
+        false => format!("all — {sample_type} {amount}"),
+    }
+}
+
+/// Names the root frame `label`, in its text and in its tooltip (whose
+/// name part inferno's script puts back into the text on zoom).
+fn label_root(svg: &str, label: &str) -> String {
+    const ROOT: &str = "<g><title>all (";
+    let Some(at) = svg.find(ROOT) else {
+        return svg.to_owned();
+    };
+    let label = decorate::escape(label);
+    let rest = &svg[at + ROOT.len()..];
+    let mut out = String::with_capacity(svg.len() + 2 * label.len());
+    out.push_str(&svg[..at]);
+    out.push_str("<g><title>");
+    out.push_str(&label);
+    out.push_str(" (");
+    let end = rest.find("</g>").unwrap_or(rest.len());
+    let group = &rest[..end];
+    match group.rfind(">all</text>") {
+        Some(text) => {
+            out.push_str(&group[..text]);
+            out.push('>');
+            out.push_str(&label);
+            out.push_str("</text>");
+            out.push_str(&group[text + ">all</text>".len()..]);
+        }
+        None => out.push_str(group),
+    }
+    out.push_str(&rest[end..]);
+    out
 }
 
 /// What the SVG's notes record: source, sample type, collection time.
@@ -548,8 +589,15 @@ pub fn render_diff(
         legend: Vec::new(),
         footer: footer(options),
     };
+    let (before, after) = frames.get(&(0, 0)).copied().unwrap_or_default();
+    let label = format!(
+        "all — {} {} → {}",
+        diff.sample_type.name,
+        units::human(before, unit),
+        units::human(after, unit)
+    );
     let mut out = out;
-    out.write_all(decorate::decorate(&rewritten, &decorations).as_bytes())
+    out.write_all(label_root(&decorate::decorate(&rewritten, &decorations), &label).as_bytes())
         .map_err(RenderError::Inferno)
 }
 

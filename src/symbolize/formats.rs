@@ -234,7 +234,10 @@ mod tests {
             fat.extend_from_slice(&word.to_be_bytes());
         }
         fat.resize(40, 7);
-        assert_eq!(universal_slices(&fat), Ok(std::iter::once(32..40).collect()));
+        assert_eq!(
+            universal_slices(&fat),
+            Ok(std::iter::once(32..40).collect())
+        );
         fat.truncate(39);
         assert!(universal_slices(&fat).is_err());
         assert!(universal_slices(&[0xca, 0xfe, 0xba, 0xbe, 0xff, 0, 0, 0]).is_err());

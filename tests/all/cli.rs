@@ -151,7 +151,7 @@ fn tooltips_speak_human_units() {
             );
         }
         // The value in words matches the exact one inferno laid out.
-        let all = frames.iter().find(|f| f.name == "all").unwrap_or_else(|| {
+        let all = frames.iter().find(|f| f.is_root()).unwrap_or_else(|| {
             panic!(
                 "{name} {flags:?}: no all in {:?}",
                 frames.iter().map(|f| &f.name).collect::<Vec<_>>().first()
@@ -333,7 +333,7 @@ fn reverse_puts_leaves_at_the_base() {
         .collect();
     let base_names = |svg: &str| -> std::collections::BTreeSet<String> {
         let frames = svg_frames(svg);
-        let all_y = frames.iter().find(|f| f.name == "all").unwrap().y;
+        let all_y = frames.iter().find(|f| f.is_root()).unwrap().y;
         let base_y = all_y - 16.0;
         frames
             .into_iter()
@@ -349,13 +349,7 @@ fn reverse_puts_leaves_at_the_base() {
 
 #[test]
 fn inverted_draws_root_at_top() {
-    let y_of_all = |svg: &str| {
-        svg_frames(svg)
-            .into_iter()
-            .find(|f| f.name == "all")
-            .unwrap()
-            .y
-    };
+    let y_of_all = |svg: &str| svg_frames(svg).into_iter().find(|f| f.is_root()).unwrap().y;
     let normal = svg_of(&[&heap()]);
     let inverted = svg_of(&["--inverted", &heap()]);
     let max_y = |svg: &str| svg_frames(svg).iter().map(|f| f.y).fold(0.0, f64::max);

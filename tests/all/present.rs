@@ -61,7 +61,7 @@ fn go_palette_colours_frames_by_kind_of_code() {
     let svg = success(&output);
     let frames = svg_frames(&svg);
     let mut seen = BTreeMap::new();
-    for frame in frames.iter().filter(|f| f.name != "all") {
+    for frame in frames.iter().filter(|f| !f.is_root()) {
         let class = expected_class(&frame.name);
         // Assembly helpers without a package (cmpbody) come from their files.
         if class == "cgo" {
@@ -539,5 +539,49 @@ fn the_example_ci_job_draws_a_benchmark_run() {
     assert_eq!(
         job_summary,
         fs::read_to_string(out.join("summary.md")).unwrap()
+    );
+}
+
+#[test]
+fn the_root_frame_says_the_sample_type_and_total() {
+    // The total is pprof's (fixtures/expected), in torch's units.
+    let heap = expected("heap");
+    for (sample_type, colors) in [("alloc_space", "mem"), ("inuse_objects", "go")] {
+        let flag = format!("-{sample_type}");
+        let colors = format!("--colors={colors}");
+        let (_dir, output) = torch(&["-p", &flag, &colors, path_str(&heap.profile())]);
+        let svg = success(&output);
+        let root = svg_frames(&svg).into_iter().find(|f| f.is_root()).unwrap();
+        let unit = if sample_type.ends_with("space") {
+            "bytes"
+        } else {
+            "count"
+        };
+        let label = format!(
+            "all — {sample_type} {}",
+            units::human(heap.total(sample_type), unit)
+        );
+        assert_eq!(root.name, label);
+        assert!(
+            svg.contains(&format!(">{}</text>", label.replace('>', "&gt;"))),
+            "{label}"
+        );
+    }
+    // A differential graph: before → after.
+    let (a, b) = (profile_path("leak-1"), profile_path("leak-3"));
+    let (_dir, output) = torch(&["-p", "--base", path_str(&a), path_str(&b)]);
+    let svg = success(&output);
+    let root = svg_frames(&svg).into_iter().find(|f| f.is_root()).unwrap();
+    let total = |p: &Path| {
+        let folded = pprof_folded(&["-sample_index=inuse_space", "-unit=bytes", path_str(p)]);
+        let sum: i64 = folded
+            .lines()
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<i64>().unwrap())
+            .sum();
+        units::human(sum, "bytes")
+    };
+    assert_eq!(
+        root.name,
+        format!("all — inuse_space {} → {}", total(&a), total(&b))
     );
 }

@@ -208,6 +208,13 @@ pub struct Frame {
     pub label: Option<String>,
 }
 
+impl Frame {
+    /// The bottom frame, `all — TYPE TOTAL`.
+    pub fn is_root(&self) -> bool {
+        self.name == "all" || self.name.starts_with("all — ")
+    }
+}
+
 /// The frames of an inferno SVG, in document order: each `<g …><title>`.
 pub fn svg_frames(svg: &str) -> Vec<Frame> {
     let mut frames = Vec::new();
@@ -237,10 +244,7 @@ pub fn svg_frames(svg: &str) -> Vec<Frame> {
 /// The `all` frame's sample count: the flame graph's total.
 pub fn svg_total(svg: &str) -> u64 {
     let frames = svg_frames(svg);
-    let all = frames
-        .iter()
-        .find(|f| f.name == "all")
-        .expect("an all frame");
+    let all = frames.iter().find(|f| f.is_root()).expect("an all frame");
     all.samples
 }
 

@@ -197,6 +197,18 @@ pub struct Args {
     #[arg(help_heading = "Filters", long = "all-frames")]
     pub all_frames: bool,
 
+    /// Goroutine dumps: keep only goroutines that have waited at least this long (90s, 5m, 1h).
+    #[arg(help_heading = "Goroutine dumps", long = "min-wait", value_name = "DURATION", value_parser = parse_wait)]
+    pub min_wait: Option<u64>,
+
+    /// Goroutine dumps: leave out the wait reason frame ([chan receive]) at each stack's leaf.
+    #[arg(help_heading = "Goroutine dumps", long = "no-wait-frame")]
+    pub no_wait_frame: bool,
+
+    /// Goroutine dumps: put the function that created each goroutine at its root.
+    #[arg(help_heading = "Goroutine dumps", long = "created-by")]
+    pub created_by: bool,
+
     /// Print a summary of a heap?debug=1 profile's runtime.MemStats instead of drawing.
     #[arg(help_heading = "Output", long)]
     pub memstats: bool,
@@ -436,6 +448,11 @@ impl Args {
             quiet: self.quiet,
             force: self.force,
             all_frames: self.all_frames,
+            dump: crate::profile::DumpOptions {
+                no_wait_frame: self.no_wait_frame,
+                created_by: self.created_by,
+            },
+            min_wait: self.min_wait,
             memstats: self.memstats,
             filters: Filters {
                 focus: self.focus,
@@ -885,8 +902,52 @@ fn unsupported_pprof_flag(flag: &str) -> Option<String> {
     }
 }
 
+/// A wait as `--min-wait` takes it: `90s`, `5m`, `1h30m`, or seconds.
+fn parse_wait(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is no duration: write 90s, 5m or 1h30m");
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(seconds);
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' if !number.is_empty() => {
+                let n: u64 = number.parse().map_err(|_| bad())?;
+                let unit = match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                total = n
+                    .checked_mul(unit)
+                    .and_then(|s| total.checked_add(s))
+                    .ok_or_else(bad)?;
+                number.clear();
+            }
+            _ => return Err(bad()),
+        }
+    }
+    match number.is_empty() && !text.is_empty() {
+        true => Ok(total),
+        false => Err(bad()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn waits_read_as_go_durations() {
+        assert_eq!(super::parse_wait("90s"), Ok(90));
+        assert_eq!(super::parse_wait("5m"), Ok(300));
+        assert_eq!(super::parse_wait("1h30m"), Ok(5400));
+        assert_eq!(super::parse_wait("45"), Ok(45));
+        for bad in ["", "m", "5x", "1.5m", "-1m", "99999999999999999999h"] {
+            assert!(super::parse_wait(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn parse(args: &[&str]) -> Config {

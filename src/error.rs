@@ -25,6 +25,11 @@ pub enum Error {
     },
     #[error("{input}: the profile has no samples")]
     NoSamples { input: String },
+    #[error(
+        "{input}: --min-wait needs a goroutine dump (debug=2, SIGQUIT or panic output), \
+         which says how long each goroutine has waited"
+    )]
+    MinWaitWithoutDump { input: String },
     #[error("{input}")]
     Fold {
         input: String,

@@ -78,6 +78,11 @@ pub struct Config {
     pub filters: filter::Filters,
     /// Keep the frames the profile's own `drop_frames` would prune.
     pub all_frames: bool,
+    /// How goroutine dumps become stacks.
+    pub dump: profile::DumpOptions,
+    /// `--min-wait`: keep only a dump's goroutines that have waited at
+    /// least this many seconds.
+    pub min_wait: Option<u64>,
     /// Print a summary of a heap text profile's `runtime.MemStats` instead
     /// of drawing.
     pub memstats: bool,
@@ -122,6 +127,8 @@ impl Default for Config {
             force: false,
             filters: filter::Filters::default(),
             all_frames: false,
+            dump: profile::DumpOptions::default(),
+            min_wait: None,
             memstats: false,
             fold: FoldOptions::default(),
             render: RenderOptions::default(),
@@ -282,7 +289,7 @@ pub(crate) fn read_all(
     let (binary, sources) = source::resolve_for(sources, config.seconds, wanted)?;
     let binary = config.binary.clone().or(binary);
     let collected = collect(&sources, binary.as_deref(), config);
-    decode_all(collected, config.max_size)
+    decode_all(collected, config)
 }
 
 /// Reads `sources` and prepares them as pprof does before a report.
@@ -329,6 +336,13 @@ pub(crate) fn prepare(
     }
     profile.drop_frames = None;
     profile.keep_frames = None;
+    if let Some(seconds) = config.min_wait {
+        if !profile::dump::keep_waited(profile, seconds) {
+            return Err(Error::MinWaitWithoutDump {
+                input: input.to_owned(),
+            });
+        }
+    }
     let unfiltered = filter::Unfiltered::of(profile, &config.filters);
     for note in filter::apply(profile, &config.filters) {
         progress::warn(&note);
@@ -499,14 +513,16 @@ fn read_source(
 /// reported and skipped as long as another one worked.
 fn decode_all(
     collected: Vec<Result<RawProfile, Error>>,
-    max_size: u64,
+    config: &Config,
 ) -> Result<(Vec<RawProfile>, Vec<Profile>), Error> {
+    let (max_size, dump) = (config.max_size, &config.dump);
     let count = collected.len();
     let mut raws = Vec::new();
     let mut profiles = Vec::new();
     let mut failures = Vec::new();
     for result in collected {
-        match result.and_then(|raw| decode(&raw, max_size).map(|profile| (raw, profile))) {
+        match result.and_then(|raw| decode_with(&raw, max_size, dump).map(|profile| (raw, profile)))
+        {
             Ok((raw, profile)) => {
                 raws.push(raw);
                 profiles.push(profile);
@@ -647,11 +663,21 @@ pub fn error_chain(error: &Error) -> String {
 
 /// Decodes one input and checks it has something to show.
 pub fn decode(raw: &RawProfile, max_size: u64) -> Result<Profile, Error> {
+    decode_with(raw, max_size, &profile::DumpOptions::default())
+}
+
+/// [`decode`], reading goroutine dumps with `dump`'s options.
+pub fn decode_with(
+    raw: &RawProfile,
+    max_size: u64,
+    dump: &profile::DumpOptions,
+) -> Result<Profile, Error> {
     let input = raw.origin.name();
-    let profile = profile::decode(&raw.bytes, max_size).map_err(|source| Error::Decode {
-        input: input.clone(),
-        source,
-    })?;
+    let profile =
+        profile::decode_with(&raw.bytes, max_size, dump).map_err(|source| Error::Decode {
+            input: input.clone(),
+            source,
+        })?;
     if profile.samples.is_empty() {
         return Err(Error::NoSamples { input });
     }

@@ -49,6 +49,10 @@ enum Rule {
 enum Kind {
     /// The frame that stands for samples recorded without a stack.
     NoStack,
+    /// A goroutine dump's wait frame of a goroutine Go reports as leaked.
+    Leaked,
+    /// A goroutine dump's wait reason or state frame.
+    Waiting,
     Unsymbolized,
     NotGo,
     OwnModule,
@@ -345,6 +349,8 @@ fn is_kind(kind: Kind, name: &str, program: &Program) -> bool {
     let package = goname::package_path(name);
     match kind {
         Kind::NoStack => name == crate::fold::NO_STACK_FRAME,
+        Kind::Leaked => crate::profile::dump::is_wait_frame(name) && name.ends_with("(leaked)]"),
+        Kind::Waiting => crate::profile::dump::is_wait_frame(name),
         Kind::Unsymbolized => name.starts_with("0x") || name == crate::fold::UNKNOWN_FRAME,
         Kind::NotGo => package.is_none(),
         Kind::OwnModule => package.is_some_and(|package| program.owns(package, name)),
@@ -356,6 +362,8 @@ fn is_kind(kind: Kind, name: &str, program: &Program) -> bool {
 fn parse_kind(value: &str) -> Result<Kind, String> {
     Ok(match value {
         "no-stack" => Kind::NoStack,
+        "leaked" => Kind::Leaked,
+        "waiting" => Kind::Waiting,
         "unsymbolized" => Kind::Unsymbolized,
         "not-go" => Kind::NotGo,
         "own-module" => Kind::OwnModule,
@@ -421,6 +429,8 @@ mod tests {
             ids,
             [
                 "no-stack",
+                "leaked",
+                "waiting",
                 "unsymbolized",
                 "cgo",
                 "runtime",
@@ -455,6 +465,12 @@ mod tests {
             ("0x45e2c1", "unsymbolized"),
             ("<unknown>", "unsymbolized"),
             ("[no-stack]", "no-stack"),
+            ("[chan receive]", "waiting"),
+            ("[sync.Mutex.Lock]", "waiting"),
+            ("[IO wait]", "waiting"),
+            ("[running]", "waiting"),
+            ("[select (leaked)]", "leaked"),
+            ("[vdso]", "cgo"),
         ];
         for (name, want) in cases {
             assert_eq!(class_of(name, &program), want, "{name}");

@@ -53,7 +53,7 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
     let mut loaded = Vec::new();
     for result in collected {
         let raw = result?;
-        let mut profile = crate::decode(&raw, config.max_size)?;
+        let mut profile = crate::decode_with(&raw, config.max_size, &config.dump)?;
         crate::name_addresses(&raw, &mut profile, config)?;
         let input = raw.origin.name();
         let unfiltered = crate::prepare(&mut profile, config, &input)?;

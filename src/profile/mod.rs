@@ -8,16 +8,18 @@
 
 use std::sync::Arc;
 
+pub mod dump;
 mod encode;
 mod legacy;
 mod merge;
 mod proto;
 mod prune;
 
+pub use dump::DumpOptions;
 pub use encode::encode_gzip;
 pub use legacy::{memstats, memstats_summary, parse_memstats, MemStats};
 pub use merge::{merge, MergeError};
-pub use proto::{decode, DecodeError, DEFAULT_MAX_SIZE};
+pub use proto::{decode, decode_with, DecodeError, DEFAULT_MAX_SIZE};
 pub use prune::{pruned, remove_uninteresting, simplify_func, FrameRegexError};
 
 /// What one column of sample values measures, e.g. `alloc_space` in `bytes`.

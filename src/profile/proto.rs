@@ -58,6 +58,15 @@ pub enum DecodeError {
 
 /// Decodes a profile from raw bytes: gzip is detected by its magic bytes.
 pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
+    decode_with(bytes, max_size, &super::DumpOptions::default())
+}
+
+/// [`decode`], reading a goroutine dump with `dump`'s options.
+pub fn decode_with(
+    bytes: &[u8],
+    max_size: u64,
+    dump: &super::DumpOptions,
+) -> Result<Profile, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -69,6 +78,8 @@ pub fn decode(bytes: &[u8], max_size: u64) -> Result<Profile, DecodeError> {
     }
     let profile = if let Some(kind) = super::legacy::sniff(&data) {
         super::legacy::parse(&data, kind)?
+    } else if super::dump::sniff(&data) {
+        super::dump::parse(&data, dump)?
     } else {
         if let Some(kind) = sniff_text(&data) {
             return Err(kind);
@@ -203,12 +214,6 @@ fn sniff_text(data: &[u8]) -> Option<DecodeError> {
         return None;
     }
     let start = text.trim_start();
-    // Legacy text profiles were taken before; this is text that is not one.
-    if start.starts_with("goroutine ") && start.contains(" [") {
-        return Some(DecodeError::NotAProfile(
-            "a goroutine dump (debug=2); ask for debug=1 or the protobuf profile",
-        ));
-    }
     let lower = start.get(..start.len().min(64))?.to_ascii_lowercase();
     let what = if lower.starts_with('{') || lower.starts_with('[') {
         "JSON"

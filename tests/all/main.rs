@@ -5,6 +5,7 @@ mod chromium;
 mod cli;
 mod compiler;
 mod diff;
+mod dump;
 mod errors;
 mod filter;
 mod fixtures;

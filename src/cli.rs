@@ -235,6 +235,11 @@ pub struct Args {
     #[arg(help_heading = "Output", long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
     pub top: Option<usize>,
 
+    /// Print every sample's stack with its value and labels to stdout, as
+    /// pprof's -traces does, instead of the SVG.
+    #[arg(help_heading = "Output", long, conflicts_with_all = ["top", "print", "raw", "file", "output_dir", "every", "memstats"])]
+    pub traces: bool,
+
     /// Compare against this base profile (file or URL; repeatable, merged):
     /// a differential flame graph of what grew (red) and shrank (blue).
     #[arg(help_heading = "Comparing profiles", long, value_name = "SOURCE")]
@@ -453,6 +458,7 @@ impl Args {
                 created_by: self.created_by,
             },
             min_wait: self.min_wait,
+            traces: self.traces,
             memstats: self.memstats,
             filters: Filters {
                 focus: self.focus,

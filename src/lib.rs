@@ -27,6 +27,7 @@ pub mod source;
 pub mod symbolize;
 pub mod tags;
 pub mod top;
+pub mod traces;
 pub mod tree;
 pub mod units;
 
@@ -83,6 +84,8 @@ pub struct Config {
     /// `--min-wait`: keep only a dump's goroutines that have waited at
     /// least this many seconds.
     pub min_wait: Option<u64>,
+    /// `--traces`: every sample's stack, as pprof's `-traces` prints them.
+    pub traces: bool,
     /// Print a summary of a heap text profile's `runtime.MemStats` instead
     /// of drawing.
     pub memstats: bool,
@@ -129,6 +132,7 @@ impl Default for Config {
             all_frames: false,
             dump: profile::DumpOptions::default(),
             min_wait: None,
+            traces: false,
             memstats: false,
             fold: FoldOptions::default(),
             render: RenderOptions::default(),
@@ -164,6 +168,9 @@ pub fn run(config: &Config) -> Result<(), Error> {
         return mode::diff::run(config);
     }
     let new = load(&config.sources, config, config.save.as_deref())?;
+    if config.traces {
+        return mode::traces::print(&new.profile, config, &new.input());
+    }
     if let Some(request) = config.top {
         let totals = new.unfiltered.as_ref().map(|u| u.totals(config.fold.mean));
         mode::top::print(&new.profile, config, request, &new.input(), totals)?;

@@ -19,4 +19,5 @@ mod present;
 mod scale;
 mod symbolize;
 mod top;
+mod traces;
 mod util;

@@ -1,0 +1,367 @@
+//! pprof's `-traces` report: the profile's labels (file, build id, type,
+//! time, duration), then every sample with a stack, in profile order: its
+//! string and numeric labels, its value in the sample type's unit, and its
+//! frames leaf first, inlined ones marked `(inline)`.
+
+use std::io::{self, Write};
+
+use crate::fold::{self, FoldError, FoldOptions};
+use crate::profile::{LabelValue, Location, Profile};
+use crate::top;
+
+const SEPARATOR: &str = "-----------+-------------------------------------------------------";
+
+/// Writes the report for the sample type `options` selects.
+pub fn write_traces(
+    profile: &Profile,
+    options: &FoldOptions,
+    mut out: impl Write,
+) -> Result<(), TracesError> {
+    let measure = fold::measure(profile, options)?;
+    let unit = measure.sample_type.unit.clone();
+    let total = top::total(profile, measure.index, options.mean);
+    for line in header(
+        profile,
+        &measure.sample_type.name,
+        options.mean,
+        total,
+        &unit,
+    ) {
+        writeln!(out, "{line}")?;
+    }
+    let mut any = false;
+    for sample in &profile.samples {
+        let frames: Vec<(String, bool)> = sample
+            .locations
+            .iter()
+            .flat_map(|&l| frames(profile, &profile.locations[l as usize], options))
+            .collect();
+        if frames.is_empty() {
+            continue;
+        }
+        any = true;
+        writeln!(out, "{SEPARATOR}")?;
+        let mut texts: Vec<String> = Vec::new();
+        let mut numbers: Vec<String> = Vec::new();
+        for (key, values) in grouped_labels(sample) {
+            match values {
+                Grouped::Str(values) => texts.push(format!("{key:>10}:  {}", values.join(" "))),
+                Grouped::Num(values, unit) => {
+                    let shown: Vec<String> =
+                        values.iter().map(|&v| scaled_label(v, &unit)).collect();
+                    numbers.push(format!("{key:>10}:  {}", shown.join(" ")));
+                }
+            }
+        }
+        texts.sort();
+        numbers.sort();
+        for line in texts.iter().chain(&numbers) {
+            writeln!(out, "{line}")?;
+        }
+        let value = sample.values.get(measure.index).copied().unwrap_or(0);
+        let value = match options.mean {
+            true => value
+                .checked_div(sample.values.first().copied().unwrap_or(0))
+                .unwrap_or(0),
+            false => value,
+        };
+        for (i, (name, inlined)) in frames.iter().enumerate() {
+            let shown = if i == 0 {
+                scaled_label(value, &unit)
+            } else {
+                String::new()
+            };
+            let mark = if *inlined { " (inline)" } else { "" };
+            writeln!(
+                out,
+                "{shown:>10}   {}{mark}",
+                crate::progress::printable(name)
+            )?;
+        }
+    }
+    if any {
+        writeln!(out, "{SEPARATOR}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Why the report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum TracesError {
+    #[error(transparent)]
+    Fold(#[from] FoldError),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// pprof's profile labels, as its text reports begin.
+fn header(profile: &Profile, sample_type: &str, mean: bool, total: i64, unit: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(main) = profile.mappings.first() {
+        if !main.filename.is_empty() {
+            let base = main
+                .filename
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or(&main.filename);
+            lines.push(format!("File: {base}"));
+        }
+        if !main.build_id.is_empty() {
+            lines.push(format!("Build ID: {}", main.build_id));
+        }
+    }
+    lines.extend(
+        profile
+            .comments
+            .iter()
+            .filter(|c| !c.starts_with('#'))
+            .cloned(),
+    );
+    let mean = if mean { "mean_" } else { "" };
+    lines.push(format!("Type: {mean}{sample_type}"));
+    if profile.time_nanos != 0 {
+        lines.push(format!(
+            "Time: {}",
+            crate::units::utc(profile.time_nanos.div_euclid(1_000_000_000))
+        ));
+    }
+    if profile.duration_nanos != 0 {
+        let duration = scaled_label(profile.duration_nanos, "nanoseconds");
+        let ratio = match crate::units::is_time(unit) {
+            true => format!(
+                "({})",
+                percentage(nanoseconds(total, unit), profile.duration_nanos)
+            ),
+            false => String::new(),
+        };
+        lines.push(format!(
+            "Duration: {duration}, Total samples = {} {ratio}",
+            scaled_label(total, unit)
+        ));
+    }
+    lines
+}
+
+/// A location's frames, leaf first, each marked when inlined into the next.
+fn frames(profile: &Profile, location: &Location, options: &FoldOptions) -> Vec<(String, bool)> {
+    let lines = match options.no_inlines {
+        true => &location.lines[location.lines.len().saturating_sub(1)..],
+        false => &location.lines[..],
+    };
+    let named = |f: Option<usize>| {
+        f.map(|f| &profile.functions[f])
+            .filter(|f| !f.name.is_empty())
+    };
+    if lines.iter().all(|line| named(line.function).is_none()) {
+        let name = match location.address {
+            0 | u64::MAX => fold::UNKNOWN_FRAME.to_owned(),
+            address => format!("0x{address:x}"),
+        };
+        return vec![(name, false)];
+    }
+    let last = lines.len() - 1;
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let name = match named(line.function) {
+                Some(function) if options.lines => match (function.filename.as_str(), line.line) {
+                    ("", _) => function.name.clone(),
+                    (file, 0) => format!("{} {file}", function.name),
+                    (file, n) => format!("{} {file}:{n}", function.name),
+                },
+                Some(function) => function.name.clone(),
+                None => fold::UNKNOWN_FRAME.to_owned(),
+            };
+            (name, i != last)
+        })
+        .collect()
+}
+
+enum Grouped {
+    Str(Vec<String>),
+    Num(Vec<i64>, String),
+}
+
+/// A sample's labels by key, values in order, as pprof keeps them.
+fn grouped_labels(sample: &crate::profile::Sample) -> Vec<(String, Grouped)> {
+    let mut out: Vec<(String, Grouped)> = Vec::new();
+    for label in &sample.labels {
+        let key = label.key.to_string();
+        match &label.value {
+            LabelValue::Str(value) => {
+                match out
+                    .iter_mut()
+                    .find(|(k, g)| *k == key && matches!(g, Grouped::Str(_)))
+                {
+                    Some((_, Grouped::Str(values))) => values.push(value.to_string()),
+                    _ => out.push((key, Grouped::Str(vec![value.to_string()]))),
+                }
+            }
+            LabelValue::Num { value, unit } => {
+                let unit = unit
+                    .as_deref()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| default_unit(&key));
+                match out
+                    .iter_mut()
+                    .find(|(k, g)| *k == key && matches!(g, Grouped::Num(..)))
+                {
+                    Some((_, Grouped::Num(values, _))) => values.push(*value),
+                    _ => out.push((key, Grouped::Num(vec![*value], unit))),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The unit pprof gives a numeric label that names none: `bytes` for the
+/// keys Go's heap profiles use, else none.
+fn default_unit(key: &str) -> String {
+    match key {
+        "bytes" | "request" | "alignment" => "bytes".to_owned(),
+        _ => key.to_owned(),
+    }
+}
+
+/// A value as pprof's `measurement.ScaledLabel(value, unit, "minimum")`
+/// prints it: `4.02kB`, `840ms`, `1.50MB`, `0`, plain numbers for counts.
+pub fn scaled_label(value: i64, unit: &str) -> String {
+    if value < 0 && value != i64::MIN {
+        let positive = scaled_label(-value, unit);
+        return match positive.as_str() {
+            "0" => positive,
+            _ => format!("-{positive}"),
+        };
+    }
+    let (scaled, suffix) = scale(value as f64, unit);
+    let text = format!("{scaled:.2}");
+    let text = text.strip_suffix(".00").unwrap_or(&text);
+    if text == "0" || text == "-0" {
+        return "0".to_owned();
+    }
+    format!("{text}{suffix}")
+}
+
+/// pprof's automatic scaling: the largest unit of the value's kind in
+/// which it is at least 1.
+fn scale(value: f64, unit: &str) -> (f64, &'static str) {
+    const MEMORY: [(&str, f64); 6] = [
+        ("B", 1.0),
+        ("kB", 1024.0),
+        ("MB", 1048576.0),
+        ("GB", 1073741824.0),
+        ("TB", 1099511627776.0),
+        ("PB", 1125899906842624.0),
+    ];
+    const TIME: [(&str, f64); 5] = [
+        ("ns", 1.0),
+        ("us", 1e3),
+        ("ms", 1e6),
+        ("s", 1e9),
+        ("hrs", 3600e9),
+    ];
+    let lower = unit.to_ascii_lowercase();
+    let lower = match lower.len() > 2 {
+        true => lower.strip_suffix('s').unwrap_or(&lower).to_owned(),
+        false => lower,
+    };
+    let (table, factor): (&[(&str, f64)], f64) = match lower.as_str() {
+        "b" | "byte" => (&MEMORY, 1.0),
+        "kb" | "kbyte" | "kilobyte" => (&MEMORY, 1024.0),
+        "mb" | "mbyte" | "megabyte" => (&MEMORY, 1048576.0),
+        "gb" | "gbyte" | "gigabyte" => (&MEMORY, 1073741824.0),
+        "ns" | "nanosecond" => (&TIME, 1.0),
+        "μs" | "us" | "microsecond" => (&TIME, 1e3),
+        "ms" | "millisecond" => (&TIME, 1e6),
+        "s" | "sec" | "second" => (&TIME, 1e9),
+        "hour" | "hr" => (&TIME, 3600e9),
+        _ => return (value, ""),
+    };
+    let base = value * factor;
+    let mut chosen: Option<(&str, f64)> = None;
+    for &(name, size) in table {
+        if chosen.is_none_or(|(_, f)| size >= f) && base / size >= 1.0 {
+            chosen = Some((name, size));
+        }
+    }
+    match chosen {
+        Some((name, size)) => (base / size, name),
+        // Below the smallest unit (0): the kind's default unit.
+        None if std::ptr::eq(table, &TIME[..]) => (base / 1e9, "s"),
+        None => (base, "B"),
+    }
+}
+
+fn nanoseconds(value: i64, unit: &str) -> i64 {
+    let (scaled, suffix) = scale(value as f64, unit);
+    let factor = match suffix {
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "hrs" => 3600e9,
+        _ => 1.0,
+    };
+    (scaled * factor) as i64
+}
+
+/// pprof's `measurement.Percentage`.
+fn percentage(value: i64, total: i64) -> String {
+    let ratio = match total {
+        0 => 0.0,
+        total => (value as f64 / total as f64).abs() * 100.0,
+    };
+    if (99.95..=100.05).contains(&ratio) {
+        "  100%".to_owned()
+    } else if ratio >= 1.0 {
+        format!("{ratio:5.2}%")
+    } else {
+        format!("{:>5}%", go_g2(ratio))
+    }
+}
+
+/// Go's `%.2g`: two significant digits, shortest form.
+fn go_g2(value: f64) -> String {
+    if value == 0.0 {
+        return "0".to_owned();
+    }
+    let exponent = value.abs().log10().floor() as i32;
+    if !(-4..2).contains(&exponent) {
+        let mantissa = value / 10f64.powi(exponent);
+        let text = format!("{mantissa:.1}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        return format!(
+            "{text}e{}{:02}",
+            if exponent < 0 { '-' } else { '+' },
+            exponent.abs()
+        );
+    }
+    let decimals = (1 - exponent).max(0) as usize;
+    let text = format!("{value:.decimals$}");
+    match text.contains('.') {
+        true => text.trim_end_matches('0').trim_end_matches('.').to_owned(),
+        false => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_scaled_as_pprof_scales_them() {
+        assert_eq!(scaled_label(16384, "bytes"), "16kB");
+        assert_eq!(scaled_label(4116, "bytes"), "4.02kB");
+        assert_eq!(scaled_label(1572864, "bytes"), "1.50MB");
+        assert_eq!(scaled_label(8, "bytes"), "8B");
+        assert_eq!(scaled_label(0, "bytes"), "0");
+        assert_eq!(scaled_label(840_000_000, "nanoseconds"), "840ms");
+        assert_eq!(scaled_label(2_500_000_000, "nanoseconds"), "2.50s");
+        assert_eq!(scaled_label(1234, "count"), "1234");
+        assert_eq!(scaled_label(-2048, "bytes"), "-2kB");
+        assert_eq!(percentage(4_920_000_000, 2_500_000_000), "196.80%");
+        assert_eq!(percentage(5, 1000), "  0.5%");
+    }
+}

@@ -349,6 +349,12 @@ impl Walk<'_> {
         let mut previous: &[u32] = &[];
         let order = stacks.sorted();
         let order = &order[..];
+        // A goroutine dump's samples say how long they waited; the tree
+        // keeps the longest per stack, for the graph's tooltips.
+        let waited = profile
+            .samples
+            .first()
+            .is_some_and(|s| wait_of(s).is_some());
         for (position, &index) in order.iter().enumerate() {
             // Samples are visited out of memory order: ask for the next
             // ones early, or each waits on two cache misses.
@@ -384,6 +390,9 @@ impl Walk<'_> {
                 builder.node
             };
             previous = locations;
+            if let Some(minutes) = wait_of(sample).filter(|_| waited) {
+                tree.raise(node, minutes);
+            }
             let slot = tree.slot(node);
             for &(sample_type, column) in columns {
                 let value = sample.values.get(sample_type).copied().unwrap_or(0);
@@ -673,6 +682,18 @@ pub(crate) fn format_i64(buffer: &mut [u8; 20], value: i64) -> &[u8] {
 }
 
 /// A value, or a mean per event truncated like pprof's integer division.
+/// The minutes a goroutine dump's sample waited, if it is one.
+fn wait_of(sample: &crate::profile::Sample) -> Option<i64> {
+    sample.labels.iter().find_map(|label| match &label.value {
+        crate::profile::LabelValue::Num { value, .. }
+            if &*label.key == crate::profile::dump::WAIT_LABEL =>
+        {
+            Some(*value)
+        }
+        _ => None,
+    })
+}
+
 fn reduce(value: i64, events: i64, mean: bool) -> i64 {
     match (mean, events) {
         (false, _) => value,

@@ -254,9 +254,82 @@ pub fn render_program(
         footer: footer(options),
     };
     let label = root_label(&sample_type.name, &amount(tree, measure), measure.mean);
+    let mut decorated = decorate::decorate(&svg, &decorations);
+    if tree.has_maxima() {
+        decorated = with_longest_waits(&decorated, tree, measure, options);
+    }
     let mut out = out;
-    out.write_all(label_root(&decorate::decorate(&svg, &decorations), &label).as_bytes())
+    out.write_all(label_root(&decorated, &label).as_bytes())
         .map_err(RenderError::Inferno)
+}
+
+/// A goroutine dump's graph: each tooltip also says the longest any of
+/// its goroutines has waited (`5 goroutines, 45.45%; waited up to 12 min`),
+/// where that is a minute or more (the dump says no less).
+fn with_longest_waits(
+    svg: &str,
+    tree: &CallTree,
+    measure: &Measure,
+    options: &RenderOptions,
+) -> String {
+    #[derive(Clone, Copy, Default)]
+    struct Waited {
+        width: u64,
+        longest: i64,
+    }
+    impl Weight for Waited {
+        fn from_width(_: u64) -> Option<Self> {
+            None
+        }
+        fn width(&self) -> u64 {
+            self.width
+        }
+        fn combine(&mut self, other: &Self) {
+            self.width = self.width.saturating_add(other.width);
+            self.longest = self.longest.max(other.longest);
+        }
+    }
+    let mut frames: std::collections::HashMap<(usize, u64), i64> = Default::default();
+    let mut open: Vec<(String, u64)> = Vec::new();
+    let mut time = 0u64;
+    let weight = |node| Waited {
+        width: measure.at(tree, node).max(0) as u64,
+        longest: tree.largest_at(node).unwrap_or(0),
+    };
+    tree.visible_lines(weight, options.min_width, |stack, waited, _| {
+        let names: Vec<&str> = stack.split(';').collect();
+        let shared = open
+            .iter()
+            .zip(&names)
+            .take_while(|((open_name, _), name)| open_name == *name)
+            .count();
+        open.truncate(shared);
+        open.extend(
+            names[shared..]
+                .iter()
+                .map(|name| ((*name).to_owned(), time)),
+        );
+        for (depth, (_, start)) in open.iter().enumerate() {
+            let longest = frames.entry((depth + 1, *start)).or_default();
+            *longest = (*longest).max(waited.longest);
+        }
+        let all = frames.entry((0, 0)).or_default();
+        *all = (*all).max(waited.longest);
+        time = time.saturating_add(waited.width);
+    });
+    rewrite_titles(svg, options.inverted, |depth, start, _, title| {
+        let minutes = *frames.get(&(depth, start))?;
+        let close = title.rfind(')').filter(|_| minutes >= 1)?;
+        let wait = match minutes {
+            m if m < 120 => format!("{m} min"),
+            m => format!("{} h {} min", m / 60, m % 60),
+        };
+        Some(format!(
+            "{}; waited up to {wait}{}",
+            &title[..close],
+            &title[close..]
+        ))
+    })
 }
 
 /// What the bottom frame says: the sample type and the total
@@ -578,7 +651,7 @@ pub fn render_diff(
     let svg = String::from_utf8(svg).expect("inferno writes UTF-8");
     let frames = frame_changes(&entries);
     let unit = diff.sample_type.unit.as_str();
-    let rewritten = rewrite_titles(&svg, options.inverted, |depth, start, name| {
+    let rewritten = rewrite_titles(&svg, options.inverted, |depth, start, name, _| {
         let (before, after) = *frames.get(&(depth, start))?;
         Some(format!("{name} ({})", change_text(before, after, unit)))
     });
@@ -688,12 +761,13 @@ fn frame_changes(entries: &[Entry]) -> std::collections::HashMap<(usize, u64), (
     frames
 }
 
-/// Replaces each frame's tooltip with `make(depth, first sample, name)`,
-/// where inferno's frame sits at `fg:x` and its depth follows from `y`.
+/// Replaces each frame's tooltip with `make(depth, first sample, name,
+/// tooltip)`, where inferno's frame sits at `fg:x` and its depth follows
+/// from `y`.
 fn rewrite_titles(
     svg: &str,
     inverted: bool,
-    make: impl Fn(usize, u64, &str) -> Option<String>,
+    make: impl Fn(usize, u64, &str, &str) -> Option<String>,
 ) -> String {
     const FRAME_HEIGHT: f64 = 16.0;
     let all_y = svg
@@ -719,7 +793,9 @@ fn rewrite_titles(
             .map(|d| (d / FRAME_HEIGHT).round() as usize);
         let start = attribute(chunk, "fg:x").and_then(|x| x.parse::<u64>().ok());
         let replaced = match (depth, start) {
-            (Some(depth), Some(start)) => make(depth, start, if depth == 0 { "all" } else { name }),
+            (Some(depth), Some(start)) => {
+                make(depth, start, if depth == 0 { "all" } else { name }, title)
+            }
             _ => None,
         };
         match replaced {

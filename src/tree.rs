@@ -132,6 +132,9 @@ pub struct CallTree {
     /// Per column: the sum of every added value's size, and the plain sum.
     abs_sums: Vec<i64>,
     sums: Vec<i64>,
+    /// The largest of a number each sample brings (a goroutine dump's
+    /// minutes waited), per node where samples end; empty when none do.
+    maxima: FastMap<NodeId, i64>,
 }
 
 impl CallTree {
@@ -153,7 +156,25 @@ impl CallTree {
             wide: vec![0],
             abs_sums: vec![0; columns],
             sums: vec![0; columns],
+            maxima: FastMap::default(),
         }
+    }
+
+    /// Keeps `value` if it is the largest seen at `node` (where a sample
+    /// ends): the longest a goroutine there has waited.
+    pub fn raise(&mut self, node: NodeId, value: i64) {
+        let largest = self.maxima.entry(node).or_insert(value);
+        *largest = (*largest).max(value);
+    }
+
+    /// The largest value [`raise`](Self::raise)d at `node`, if any was.
+    pub fn largest_at(&self, node: NodeId) -> Option<i64> {
+        self.maxima.get(&node).copied()
+    }
+
+    /// Whether any node holds a largest value.
+    pub fn has_maxima(&self) -> bool {
+        !self.maxima.is_empty()
     }
 
     /// The child of `parent` for `frame`, made if it is new.

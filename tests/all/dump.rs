@@ -375,3 +375,87 @@ fn hostile_dumps_get_an_error_or_a_graph() {
         "{stderr}"
     );
 }
+
+#[test]
+fn tooltips_give_the_count_and_the_longest_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = "goroutine 1 [running]:\nmain.main()\n\t/a/main.go:3 +0x1\n\n\
+                goroutine 7 [chan receive, 12 minutes]:\nmain.old()\n\t/a/main.go:9 +0x1\nmain.loop()\n\t/a/main.go:20 +0x1\n\n\
+                goroutine 8 [chan receive, 3 minutes]:\nmain.old()\n\t/a/main.go:9 +0x1\nmain.loop()\n\t/a/main.go:20 +0x1\n\n\
+                goroutine 9 [select, 150 minutes]:\nmain.fresh()\n\t/a/main.go:15 +0x1\nmain.loop()\n\t/a/main.go:20 +0x1\n";
+    let path = dir.path().join("d.txt");
+    std::fs::write(&path, dump).unwrap();
+    let (_d, output) = torch(&["-p", path_str(&path)]);
+    let svg = success(&output);
+    let title = |name: &str| {
+        svg_frames(&svg)
+            .into_iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .title
+    };
+    assert_eq!(
+        title("main.old"),
+        "main.old (2 goroutines, 50.00%; waited up to 12 min)"
+    );
+    assert_eq!(
+        title("main.loop"),
+        "main.loop (3 goroutines, 75.00%; waited up to 2 h 30 min)"
+    );
+    assert_eq!(title("main.main"), "main.main (1 goroutine, 25.00%)");
+}
+
+#[test]
+fn top_base_report_and_a_leak_hunt_take_dumps() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path_str(&path).to_owned()
+    };
+    let block = |id: usize, f: &str| {
+        format!("goroutine {id} [chan receive]:\nmain.{f}()\n\t/a/main.go:9 +0x1\n\n")
+    };
+    let before = write(
+        "before.txt",
+        &(1..=3).map(|i| block(i, "recv")).collect::<String>(),
+    );
+    let after = write(
+        "after.txt",
+        &(1..=7)
+            .map(|i| block(i, if i > 5 { "other" } else { "recv" }))
+            .collect::<String>(),
+    );
+    let (_d, output) = torch(&["--top", &after]);
+    let top = success(&output);
+    assert!(
+        top.contains("Type: goroutine") && top.contains("[chan receive]"),
+        "{top}"
+    );
+    let (_d, output) = torch(&["-r", "--base", &before, &after]);
+    // Before and after, as difffolded.pl takes them.
+    assert_eq!(
+        success(&output),
+        "main.other;[chan receive] 0 2\nmain.recv;[chan receive] 3 5\n"
+    );
+    let out = dir.path().join("report");
+    let (_d, output) = torch(&["-q", "--output-dir", path_str(&out), &after]);
+    success(&output);
+    assert!(out.join("index.html").exists());
+
+    // A service that keeps leaking: the hunt over debug=2 shows the stack
+    // that keeps gaining goroutines.
+    let parked = Parked::start(&["grow"], &[]);
+    let source = parked.url("/debug/pprof/goroutine?debug=2");
+    let output = torch_in(
+        dir.path(),
+        &["--every", "1s", "--count", "3", "-f", "hunt.svg", &source],
+    );
+    success(&output);
+    let svg = std::fs::read_to_string(dir.path().join("hunt.svg")).unwrap();
+    let leak = svg_frames(&svg)
+        .into_iter()
+        .find(|f| f.name == "main.leakOne")
+        .expect("the leaking stack");
+    assert!(leak.title.contains(", +"), "it grew: {}", leak.title);
+}

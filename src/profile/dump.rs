@@ -341,9 +341,16 @@ impl Builder {
             let wait = self.function(&format!("[{}]", g.state), "");
             stack.push(self.location(vec![(wait, 0)]));
         }
+        // runtime.goexit, the root of every goroutine that `go` started,
+        // is left out as profiles leave it out (dumps at
+        // GOTRACEBACK=system print it).
+        let frames = match g.frames.last() {
+            Some((name, ..)) if name == "runtime.goexit" => &g.frames[..g.frames.len() - 1],
+            _ => &g.frames[..],
+        };
         // An inlined frame shares the location of the frame it is in.
         let mut pending: Vec<(usize, i64)> = Vec::new();
-        for (name, file, line, inlined) in &g.frames {
+        for (name, file, line, inlined) in frames {
             let function = self.function(name, file);
             pending.push((function, *line));
             if !inlined {

@@ -240,6 +240,32 @@ pub struct Args {
     #[arg(help_heading = "Output", long, conflicts_with_all = ["top", "print", "raw", "file", "output_dir", "every", "memstats"])]
     pub traces: bool,
 
+    /// Print the source of the functions matching REGEX with each line's
+    /// flat and cum values to stdout, as pprof's -list does.
+    #[arg(help_heading = "Output", long, value_name = "REGEX", conflicts_with_all = ["top", "traces", "print", "raw", "file", "output_dir", "every", "memstats"])]
+    pub list: Option<String>,
+
+    /// Where --list looks for source files (repeatable, or a list as pprof's
+    /// -source_path takes it); the current directory by default.
+    /// $GOROOT/src is searched too.
+    #[arg(
+        help_heading = "Output",
+        long = "source-path",
+        alias = "source_path",
+        value_name = "DIR"
+    )]
+    pub source_path: Vec<std::ffi::OsString>,
+
+    /// A prefix --list removes from file names before looking for them
+    /// (pprof's -trim_path; a module path for -trimpath builds).
+    #[arg(
+        help_heading = "Output",
+        long = "trim-path",
+        alias = "trim_path",
+        value_name = "PREFIX"
+    )]
+    pub trim_path: Vec<String>,
+
     /// Compare against this base profile (file or URL; repeatable, merged):
     /// a differential flame graph of what grew (red) and shrank (blue).
     #[arg(help_heading = "Comparing profiles", long, value_name = "SOURCE")]
@@ -459,6 +485,15 @@ impl Args {
             },
             min_wait: self.min_wait,
             traces: self.traces,
+            list: self.list,
+            source_files: crate::list::SourceOptions {
+                source_path: self
+                    .source_path
+                    .iter()
+                    .flat_map(std::env::split_paths)
+                    .collect(),
+                trim_path: self.trim_path,
+            },
             memstats: self.memstats,
             filters: Filters {
                 focus: self.focus,

@@ -30,6 +30,10 @@ pub enum Error {
          which says how long each goroutine has waited"
     )]
     MinWaitWithoutDump { input: String },
+    #[error("--list {pattern:?} is no regular expression: {reason}")]
+    ListPattern { pattern: String, reason: String },
+    #[error("{input}: no function matches --list {pattern:?}")]
+    ListNoMatch { input: String, pattern: String },
     #[error("{input}")]
     Fold {
         input: String,

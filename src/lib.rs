@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod filter;
 pub mod fold;
 pub mod goname;
+pub mod list;
 pub mod mode;
 pub mod output;
 pub mod palette;
@@ -86,6 +87,10 @@ pub struct Config {
     pub min_wait: Option<u64>,
     /// `--traces`: every sample's stack, as pprof's `-traces` prints them.
     pub traces: bool,
+    /// `--list REGEX`: annotated source, as pprof's `-list` prints it.
+    pub list: Option<String>,
+    /// Where `--list` finds sources.
+    pub source_files: list::SourceOptions,
     /// Print a summary of a heap text profile's `runtime.MemStats` instead
     /// of drawing.
     pub memstats: bool,
@@ -133,6 +138,8 @@ impl Default for Config {
             dump: profile::DumpOptions::default(),
             min_wait: None,
             traces: false,
+            list: None,
+            source_files: list::SourceOptions::default(),
             memstats: false,
             fold: FoldOptions::default(),
             render: RenderOptions::default(),
@@ -170,6 +177,9 @@ pub fn run(config: &Config) -> Result<(), Error> {
     let new = load(&config.sources, config, config.save.as_deref())?;
     if config.traces {
         return mode::traces::print(&new.profile, config, &new.input());
+    }
+    if let Some(pattern) = &config.list {
+        return mode::traces::list(&new.profile, config, pattern, &new.input());
     }
     if let Some(request) = config.top {
         let totals = new.unfiltered.as_ref().map(|u| u.totals(config.fold.mean));

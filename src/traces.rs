@@ -308,7 +308,7 @@ fn nanoseconds(value: i64, unit: &str) -> i64 {
 }
 
 /// pprof's `measurement.Percentage`.
-fn percentage(value: i64, total: i64) -> String {
+pub(crate) fn percentage(value: i64, total: i64) -> String {
     let ratio = match total {
         0 => 0.0,
         total => (value as f64 / total as f64).abs() * 100.0,

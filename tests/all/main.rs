@@ -13,6 +13,7 @@ mod golden;
 mod hostile;
 mod http;
 mod legacy;
+mod list;
 mod pclntab;
 mod platforms;
 mod present;

@@ -152,6 +152,26 @@ fn a_dump_gives_the_stacks_and_counts_of_the_goroutine_profiles() {
         dump.contains("main.sleeper;time.Sleep;[sleep] 2"),
         "not leaked: {dump}"
     );
+    // Drawn: leaked goroutines have a colour and a legend entry of their own.
+    let (_d, output) = torch(&[
+        "-p",
+        "-q",
+        &parked.url("/debug/pprof/goroutineleak?debug=2"),
+    ]);
+    let svg = success(&output);
+    let leaked = svg_frames(&svg)
+        .into_iter()
+        .find(|f| f.name == "[chan receive (leaked)]")
+        .unwrap();
+    assert!(
+        crate::present::in_range(&leaked.fill, "leaked"),
+        "{}",
+        leaked.fill
+    );
+    assert!(
+        svg.contains(">leaked goroutine</text>"),
+        "the legend says so"
+    );
 }
 
 #[test]

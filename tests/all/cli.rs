@@ -535,7 +535,13 @@ fn pprof_flags_torch_lacks_say_so_instead_of_being_misread() {
     let message = failure(&output);
     assert!(message.contains("go tool pprof -http=:8080"), "{message}");
     assert!(fs::read_dir(dir.path()).unwrap().next().is_none());
-    for flag in ["-web", "-svg", "-list=main", "-nodefraction=0.1", "-traces"] {
+    for flag in [
+        "-web",
+        "-svg",
+        "-peek=main",
+        "-nodefraction=0.1",
+        "-disasm=main",
+    ] {
         let (_dir, output) = torch(&[flag, &heap]);
         let message = failure(&output);
         assert!(

@@ -526,6 +526,7 @@ fn count_name_of(t: &ValueType) -> String {
         "count" | "" => match t.name.as_str() {
             "alloc_objects" | "inuse_objects" | "objects" => "objects".to_owned(),
             "goroutine" | "goroutines" => "goroutines".to_owned(),
+            "goroutineleak" => "leaked goroutines".to_owned(),
             "threadcreate" => "threads".to_owned(),
             "contentions" => "contentions".to_owned(),
             "samples" => "samples".to_owned(),

@@ -172,6 +172,20 @@ fn a_dump_gives_the_stacks_and_counts_of_the_goroutine_profiles() {
         svg.contains(">leaked goroutine</text>"),
         "the legend says so"
     );
+    // The goroutineleak profile counts leaked goroutines.
+    let (_d, output) = torch(&["-p", "-q", &parked.url("/debug/pprof/goroutineleak")]);
+    let svg = success(&output);
+    let consumer = svg_frames(&svg)
+        .into_iter()
+        .find(|f| f.name == "main.consumer")
+        .unwrap();
+    assert!(
+        consumer
+            .title
+            .starts_with("main.consumer (5 leaked goroutines,"),
+        "{}",
+        consumer.title
+    );
 }
 
 #[test]

@@ -240,6 +240,17 @@ pub struct Args {
     #[arg(help_heading = "Output", long, conflicts_with_all = ["top", "print", "raw", "file", "output_dir", "every", "memstats"])]
     pub traces: bool,
 
+    /// With --output-dir and --base: go test -bench output of each side,
+    /// given twice (the base's, then the new side's); by default each
+    /// side's bench.txt beside its profiles.
+    #[arg(
+        help_heading = "Comparing profiles",
+        long = "bench-output",
+        value_name = "FILE",
+        requires = "base"
+    )]
+    pub bench_output: Vec<PathBuf>,
+
     /// Print the source of the functions matching REGEX with each line's
     /// flat and cum values to stdout, as pprof's -list does.
     #[arg(help_heading = "Output", long, value_name = "REGEX", conflicts_with_all = ["top", "traces", "print", "raw", "file", "output_dir", "every", "memstats"])]
@@ -309,7 +320,7 @@ pub struct Args {
 
     /// Write every sample type of each profile as DIR/<profile>-<sample_type>.svg,
     /// with DIR/index.html (totals, previews) and DIR/summary.md (top 10 per type).
-    #[arg(help_heading = "Output", long = "output-dir", value_name = "DIR", conflicts_with_all = ["print", "raw", "file", "every", "base", "diff_base", "sample_index", "mean", "mean_delay", "top", "save", "memstats"])]
+    #[arg(help_heading = "Output", long = "output-dir", value_name = "DIR", conflicts_with_all = ["print", "raw", "file", "every", "diff_base", "sample_index", "mean", "mean_delay", "top", "save", "memstats"])]
     pub output_dir: Option<PathBuf>,
 
     /// Label frames without their import paths (github.com/org/repo/pkg.F → pkg.F);
@@ -486,6 +497,7 @@ impl Args {
             min_wait: self.min_wait,
             traces: self.traces,
             list: self.list,
+            bench_output: self.bench_output,
             source_files: crate::list::SourceOptions {
                 source_path: self
                     .source_path

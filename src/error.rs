@@ -30,6 +30,11 @@ pub enum Error {
          which says how long each goroutine has waited"
     )]
     MinWaitWithoutDump { input: String },
+    #[error(
+        "--bench-output was given {count} time(s); give it twice, the base's output first, \
+         then the new side's (or not at all, to use each side's bench.txt)"
+    )]
+    BenchOutputs { count: usize },
     #[error("--list {pattern:?} is no regular expression: {reason}")]
     ListPattern { pattern: String, reason: String },
     #[error("{input}: no function matches --list {pattern:?}")]

@@ -8,6 +8,7 @@
 //! hunt, the top table, MemStats, a report folder) live in [`mode`]; this
 //! file holds the [`Config`], the load step they share and [`run`].
 
+pub mod bench;
 pub mod buildinfo;
 pub mod cli;
 pub mod decorate;
@@ -89,6 +90,9 @@ pub struct Config {
     pub traces: bool,
     /// `--list REGEX`: annotated source, as pprof's `-list` prints it.
     pub list: Option<String>,
+    /// `--bench-output`: go test -bench output of the base, then of the
+    /// new side, for `--output-dir` with `--base`.
+    pub bench_output: Vec<PathBuf>,
     /// Where `--list` finds sources.
     pub source_files: list::SourceOptions,
     /// Print a summary of a heap text profile's `runtime.MemStats` instead
@@ -139,6 +143,7 @@ impl Default for Config {
             min_wait: None,
             traces: false,
             list: None,
+            bench_output: Vec::new(),
             source_files: list::SourceOptions::default(),
             memstats: false,
             fold: FoldOptions::default(),

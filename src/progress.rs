@@ -172,6 +172,12 @@ pub fn wrote(quiet: bool, what: &str) {
     }
 }
 
+/// Says on standard error what a run is doing that the user should know
+/// (what was paired with what).
+pub fn note(message: &str) {
+    eprintln!("torch: {}", printable(message));
+}
+
 /// Prints a warning: something went wrong that did not stop the run.
 pub fn warn(message: &str) {
     eprintln!("torch: warning: {}", printable(message));

@@ -3,6 +3,7 @@
 //! over time, print the top table or every trace, summarize MemStats, or write a report
 //! folder. Each calls the shared stages in `lib.rs`.
 
+pub mod compare;
 pub mod diff;
 pub mod draw;
 pub mod hunt;

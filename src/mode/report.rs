@@ -24,46 +24,33 @@ use crate::{units, Config, Error, Loaded};
 const SUMMARY_ROWS: usize = 10;
 
 /// One sample type of one profile, as written.
-struct Graph {
-    sample_type: String,
-    unit: String,
+pub(super) struct Graph {
+    pub(super) sample_type: String,
+    pub(super) unit: String,
     /// What it holds, as its graph's subtitle says it (`18.58 MB total`,
     /// or for a delta profile `3.82 MB grew, 2 MB shrank`).
-    amount: String,
+    pub(super) amount: String,
     /// The SVG's file name; `None` when the type has nothing to draw.
-    file: Option<String>,
+    pub(super) file: Option<String>,
     /// pprof's top table, first rows only.
-    top: top::Top,
+    pub(super) top: top::Top,
 }
 
 /// One profile and its graphs.
-struct Drawn {
-    input: String,
-    collected: Option<String>,
-    graphs: Vec<Graph>,
+pub(super) struct Drawn {
+    pub(super) input: String,
+    pub(super) collected: Option<String>,
+    pub(super) graphs: Vec<Graph>,
 }
 
 /// Reads every source, then draws each profile's sample types into
 /// `directory`, then writes the index and the summary. Nothing is written
 /// unless every source could be read.
 pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
-    let (binary, sources) = crate::source::resolve(&config.sources, config.seconds)?;
-    let binary = config.binary.clone().or(binary);
-    let collected = crate::collect(&sources, binary.as_deref(), config);
-    let mut loaded = Vec::new();
-    for result in collected {
-        let raw = result?;
-        let mut profile = crate::decode_with(&raw, config.max_size, &config.dump)?;
-        crate::name_addresses(&raw, &mut profile, config)?;
-        let input = raw.origin.name();
-        let unfiltered = crate::prepare(&mut profile, config, &input)?;
-        loaded.push(Loaded {
-            raws: vec![raw],
-            names: vec![input],
-            profile,
-            unfiltered,
-        });
+    if !config.base.is_empty() {
+        return super::compare::write_all(config, directory);
     }
+    let (sources, loaded) = load_each(&config.sources, config)?;
     let stems = unique_stems(&sources);
     let mut drawn = Vec::new();
     for (profile, stem) in loaded.iter().zip(&stems) {
@@ -93,10 +80,35 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Reads and prepares each of `arguments` (`[BINARY] SOURCE…`) on its own.
+pub(super) fn load_each(
+    arguments: &[String],
+    config: &Config,
+) -> Result<(Vec<Source>, Vec<Loaded>), Error> {
+    let (binary, sources) = crate::source::resolve(arguments, config.seconds)?;
+    let binary = config.binary.clone().or(binary);
+    let collected = crate::collect(&sources, binary.as_deref(), config);
+    let mut loaded = Vec::new();
+    for result in collected {
+        let raw = result?;
+        let mut profile = crate::decode_with(&raw, config.max_size, &config.dump)?;
+        crate::name_addresses(&raw, &mut profile, config)?;
+        let input = raw.origin.name();
+        let unfiltered = crate::prepare(&mut profile, config, &input)?;
+        loaded.push(Loaded {
+            raws: vec![raw],
+            names: vec![input],
+            profile,
+            unfiltered,
+        });
+    }
+    Ok((sources, loaded))
+}
+
 /// Draws each sample type of one profile; a type whose values are all
 /// zero is listed without a graph. The top tables are worked out on a
 /// second thread while the call tree is built; then both threads draw.
-fn draw_profile(
+pub(super) fn draw_profile(
     loaded: &Loaded,
     stem: &str,
     config: &Config,
@@ -256,7 +268,7 @@ impl Painter<'_> {
 /// A file-name stem per source: the file name less profile extensions
 /// (`mem.out` → `mem`, `cpu.pb.gz` → `cpu`), or a URL's last path element
 /// (`…/debug/pprof/heap` → `heap`); repeated stems get `-2`, `-3`.
-fn unique_stems(sources: &[Source]) -> Vec<String> {
+pub(super) fn unique_stems(sources: &[Source]) -> Vec<String> {
     unique_names(sources.iter().map(|source| file_part(&stem(source))))
 }
 
@@ -307,7 +319,7 @@ fn stem(source: &Source) -> String {
 }
 
 /// Keeps a name usable as part of a file name on any system.
-fn file_part(name: &str) -> String {
+pub(super) fn file_part(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| match c {
@@ -422,7 +434,7 @@ fn summary_md(drawn: &[Drawn]) -> String {
 
 /// A name safe in a Markdown table cell as `code`: one line, no backtick
 /// to end the span early, no `|` to end the cell.
-fn markdown_code(name: &str) -> String {
+pub(super) fn markdown_code(name: &str) -> String {
     name.chars()
         .map(|c| match c {
             '`' => '\''.to_string(),
@@ -434,7 +446,7 @@ fn markdown_code(name: &str) -> String {
 }
 
 /// Text safe in a Markdown heading or paragraph.
-fn markdown_text(text: &str) -> String {
+pub(super) fn markdown_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         // What could start markup a profile's names have no business

@@ -3,6 +3,7 @@
 mod browser;
 mod chromium;
 mod cli;
+mod compare;
 mod compiler;
 mod diff;
 mod dump;

@@ -240,6 +240,13 @@ pub struct Args {
     #[arg(help_heading = "Output", long, conflicts_with_all = ["top", "print", "raw", "file", "output_dir", "every", "memstats"])]
     pub traces: bool,
 
+    /// With --output-dir: fetch heap, allocs, goroutine, goroutineleak,
+    /// block, mutex, threadcreate and a CPU profile (-t, 30 s) from the
+    /// service at URL (its base URL or any /debug/pprof/ URL) at once, save
+    /// them in DIR/profiles and report on all of them.
+    #[arg(help_heading = "Output", long, value_name = "URL", requires = "output_dir", conflicts_with_all = ["base", "inputs"])]
+    pub snapshot: Option<String>,
+
     /// With --output-dir and --base: go test -bench output of each side,
     /// given twice (the base's, then the new side's); by default each
     /// side's bench.txt beside its profiles.
@@ -498,6 +505,7 @@ impl Args {
             traces: self.traces,
             list: self.list,
             bench_output: self.bench_output,
+            snapshot: self.snapshot,
             source_files: crate::list::SourceOptions {
                 source_path: self
                     .source_path

@@ -90,6 +90,8 @@ pub struct Config {
     pub traces: bool,
     /// `--list REGEX`: annotated source, as pprof's `-list` prints it.
     pub list: Option<String>,
+    /// `--snapshot URL` with `--output-dir`: every profile of a service.
+    pub snapshot: Option<String>,
     /// `--bench-output`: go test -bench output of the base, then of the
     /// new side, for `--output-dir` with `--base`.
     pub bench_output: Vec<PathBuf>,
@@ -144,6 +146,7 @@ impl Default for Config {
             traces: false,
             list: None,
             bench_output: Vec::new(),
+            snapshot: None,
             source_files: list::SourceOptions::default(),
             memstats: false,
             fold: FoldOptions::default(),

@@ -9,5 +9,6 @@ pub mod draw;
 pub mod hunt;
 pub mod memstats;
 pub mod report;
+pub mod snapshot;
 pub mod top;
 pub mod traces;

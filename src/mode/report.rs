@@ -50,18 +50,44 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
     if !config.base.is_empty() {
         return super::compare::write_all(config, directory);
     }
+    if let Some(url) = &config.snapshot {
+        return super::snapshot::write_all(config, url, directory);
+    }
     let (sources, loaded) = load_each(&config.sources, config)?;
     let stems = unique_stems(&sources);
+    write_report(config, directory, &loaded, &stems, &Extras::default())
+}
+
+/// What a report says beyond its graphs (a service snapshot's).
+#[derive(Debug, Default)]
+pub(super) struct Extras {
+    /// A heading for the whole report.
+    pub(super) title: Option<String>,
+    /// What could not be had, and why: (what, reason).
+    pub(super) missing: Vec<(String, String)>,
+    /// The heap's runtime.MemStats, summarized.
+    pub(super) memstats: Option<String>,
+}
+
+/// Draws each loaded profile's sample types into `directory` as
+/// `<stem>-<type>.svg`, then writes the index and the summary.
+pub(super) fn write_report(
+    config: &Config,
+    directory: &Path,
+    loaded: &[Loaded],
+    stems: &[String],
+    extras: &Extras,
+) -> Result<(), Error> {
     let mut drawn = Vec::new();
-    for (profile, stem) in loaded.iter().zip(&stems) {
+    for (profile, stem) in loaded.iter().zip(stems) {
         drawn.push(draw_profile(profile, stem, config, directory)?);
     }
-    let index = index_html(&drawn);
+    let index = index_html(&drawn, extras);
     output::write(
         &output::Destination::File(directory.join("index.html")),
         index.as_bytes(),
     )?;
-    let summary = summary_md(&drawn);
+    let summary = summary_md(&drawn, extras);
     output::write(
         &output::Destination::File(directory.join("summary.md")),
         summary.as_bytes(),
@@ -333,7 +359,7 @@ pub(super) fn file_part(name: &str) -> String {
     }
 }
 
-fn index_html(drawn: &[Drawn]) -> String {
+fn index_html(drawn: &[Drawn], extras: &Extras) -> String {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -344,7 +370,12 @@ fn index_html(drawn: &[Drawn]) -> String {
          td.total { text-align: right; font-variant-numeric: tabular-nums; }\n\
          img.preview { width: 360px; height: auto; border: 1px solid #ccc; background: #f8f8f8; display: block; }\n\
          .meta { color: #666; }\n\
-         </style>\n</head>\n<body>\n<h1>Flame graphs</h1>\n",
+         </style>\n</head>\n<body>\n",
+    );
+    let _ = writeln!(
+        html,
+        "<h1>{}</h1>",
+        escape(extras.title.as_deref().unwrap_or("Flame graphs"))
     );
     let _ = writeln!(
         html,
@@ -354,6 +385,20 @@ fn index_html(drawn: &[Drawn]) -> String {
         if drawn.len() == 1 { "" } else { "s" },
         env!("CARGO_PKG_VERSION")
     );
+    if !extras.missing.is_empty() {
+        html.push_str("<h2>Not collected</h2>\n<ul>\n");
+        for (what, reason) in &extras.missing {
+            let _ = writeln!(html, "<li>{}: {}</li>", escape(what), escape(reason));
+        }
+        html.push_str("</ul>\n");
+    }
+    if let Some(memstats) = &extras.memstats {
+        let _ = writeln!(
+            html,
+            "<h2>runtime.MemStats</h2>\n<pre>{}</pre>",
+            escape(memstats)
+        );
+    }
     for profile in drawn {
         let _ = writeln!(html, "<section>\n<h2>{}</h2>", escape(&profile.input));
         if let Some(collected) = &profile.collected {
@@ -389,8 +434,24 @@ fn index_html(drawn: &[Drawn]) -> String {
     html
 }
 
-fn summary_md(drawn: &[Drawn]) -> String {
-    let mut md = String::from("# Flame graphs\n");
+fn summary_md(drawn: &[Drawn], extras: &Extras) -> String {
+    let mut md = format!(
+        "# {}\n",
+        markdown_text(extras.title.as_deref().unwrap_or("Flame graphs"))
+    );
+    if !extras.missing.is_empty() {
+        md.push_str("\n## Not collected\n\n");
+        for (what, reason) in &extras.missing {
+            let _ = writeln!(md, "- {}: {}", markdown_text(what), markdown_text(reason));
+        }
+    }
+    if let Some(memstats) = &extras.memstats {
+        let _ = write!(
+            md,
+            "\n## runtime.MemStats\n\n```\n{}\n```\n",
+            memstats.trim_end()
+        );
+    }
     for profile in drawn {
         let _ = write!(md, "\n## {}\n", markdown_text(&profile.input));
         if let Some(collected) = &profile.collected {

@@ -554,3 +554,71 @@ fn a_sigquit_dump_of_a_goroutine_in_c_code() {
     );
     assert!(!folded.contains("runtime.goexit"), "{folded}");
 }
+
+#[test]
+fn a_snapshot_takes_every_profile_a_service_has() {
+    let parked = Parked::start(&[], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snapshot");
+    // Any of the service's pprof URLs names it.
+    let url = parked.url("/debug/pprof/heap?debug=1");
+    let (_d, output) = torch(&[
+        "--output-dir",
+        path_str(&out),
+        "--snapshot",
+        &url,
+        "-t",
+        "1",
+    ]);
+    success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("waiting")).count(),
+        1,
+        "one progress line: {stderr}"
+    );
+    for file in [
+        "cpu",
+        "heap",
+        "allocs",
+        "goroutine",
+        "goroutineleak",
+        "block",
+        "mutex",
+        "threadcreate",
+    ] {
+        let saved = out.join(format!("profiles/{file}.pb.gz"));
+        let bytes = std::fs::read(&saved).unwrap_or_else(|e| panic!("{}: {e}", saved.display()));
+        assert_eq!(&bytes[..2], b"\x1f\x8b", "{file}: saved as received (gzip)");
+    }
+    assert!(std::fs::read_to_string(out.join("profiles/heap.txt"))
+        .unwrap()
+        .contains("# runtime.MemStats"));
+    for graph in [
+        "goroutine-goroutine.svg",
+        "goroutineleak-goroutineleak.svg",
+        "heap-inuse_space.svg",
+        "cpu-samples.svg",
+    ] {
+        assert!(out.join(graph).exists(), "{graph}");
+    }
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.starts_with("# Snapshot of http://127.0.0.1:"),
+        "{summary}"
+    );
+    // Nothing blocked or contended: listed, with the reason.
+    assert!(summary.contains("## Not collected"), "{summary}");
+    assert!(
+        summary.contains("- mutex: ") && summary.contains("no samples"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("## runtime.MemStats") && summary.contains("HeapAlloc"),
+        "{summary}"
+    );
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        index.contains("<h2>Not collected</h2>") && index.contains("<h2>runtime.MemStats</h2>")
+    );
+}

@@ -16,7 +16,8 @@ use regex::Regex;
 
 use crate::fold::{FoldError, FoldOptions};
 use crate::profile::Profile;
-use crate::traces::{percentage, scaled_label};
+use crate::top::percentage;
+use crate::traces::scaled_label;
 
 /// Lines shown before the first and after the last line with samples.
 const MARGIN: i64 = 5;

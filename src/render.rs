@@ -289,33 +289,19 @@ fn with_longest_waits(
             self.longest = self.longest.max(other.longest);
         }
     }
-    let mut frames: std::collections::HashMap<(usize, u64), i64> = Default::default();
-    let mut open: Vec<(String, u64)> = Vec::new();
-    let mut time = 0u64;
     let weight = |node| Waited {
         width: measure.at(tree, node).max(0) as u64,
         longest: tree.largest_at(node).unwrap_or(0),
     };
+    let mut lines: Vec<(String, Waited)> = Vec::new();
     tree.visible_lines(weight, options.min_width, |stack, waited, _| {
-        let names: Vec<&str> = stack.split(';').collect();
-        let shared = open
-            .iter()
-            .zip(&names)
-            .take_while(|((open_name, _), name)| open_name == *name)
-            .count();
-        open.truncate(shared);
-        open.extend(
-            names[shared..]
-                .iter()
-                .map(|name| ((*name).to_owned(), time)),
-        );
-        for (depth, (_, start)) in open.iter().enumerate() {
-            let longest = frames.entry((depth + 1, *start)).or_default();
-            *longest = (*longest).max(waited.longest);
-        }
-        let all = frames.entry((0, 0)).or_default();
-        *all = (*all).max(waited.longest);
-        time = time.saturating_add(waited.width);
+        lines.push((stack.to_owned(), *waited));
+    });
+    let drawn = lines
+        .iter()
+        .map(|(stack, w)| (stack.as_str(), w.width, w.longest));
+    let frames = per_frame(drawn, |longest: &mut i64, value| {
+        *longest = (*longest).max(value)
     });
     rewrite_titles(svg, options.inverted, |depth, start, _, title| {
         let minutes = *frames.get(&(depth, start))?;
@@ -732,13 +718,29 @@ fn diff_subtitle(diff: &Diff, note: Option<&str>) -> String {
 /// Before/after sums of every frame, keyed by (depth, first sample), laid
 /// out as inferno lays out the sorted lines. The `all` frame is depth 0.
 fn frame_changes(entries: &[Entry]) -> std::collections::HashMap<(usize, u64), (i64, i64)> {
+    let lines = entries.iter().map(|entry| {
+        // The line is `stack first second`.
+        let stack = entry.line.rsplitn(3, ' ').nth(2).unwrap_or("");
+        (stack, entry.width, (entry.before, entry.after))
+    });
+    per_frame(lines, |sums: &mut (i64, i64), (before, after)| {
+        sums.0 = sums.0.saturating_add(before);
+        sums.1 = sums.1.saturating_add(after);
+    })
+}
+
+/// Gathers a value of every drawn line into every frame the line passes
+/// through, keyed by (depth, first sample) as inferno lays the lines out
+/// side by side (`all` is depth 0): `lines` are (stack, width, value).
+fn per_frame<'a, T: Copy + Default>(
+    lines: impl Iterator<Item = (&'a str, u64, T)>,
+    gather: impl Fn(&mut T, T),
+) -> std::collections::HashMap<(usize, u64), T> {
     let mut frames = std::collections::HashMap::new();
     let mut open: Vec<(&str, u64)> = Vec::new();
     let mut time = 0u64;
-    let (mut all_before, mut all_after) = (0i64, 0i64);
-    for entry in entries {
-        // The line is `stack first second`.
-        let stack = entry.line.rsplitn(3, ' ').nth(2).unwrap_or("");
+    let mut all = T::default();
+    for (stack, width, value) in lines {
         let names: Vec<&str> = stack.split(';').collect();
         let shared = open
             .iter()
@@ -750,15 +752,12 @@ fn frame_changes(entries: &[Entry]) -> std::collections::HashMap<(usize, u64), (
             open.push((name, time));
         }
         for (depth, (_, start)) in open.iter().enumerate() {
-            let sums: &mut (i64, i64) = frames.entry((depth + 1, *start)).or_default();
-            sums.0 = sums.0.saturating_add(entry.before);
-            sums.1 = sums.1.saturating_add(entry.after);
+            gather(frames.entry((depth + 1, *start)).or_default(), value);
         }
-        all_before = all_before.saturating_add(entry.before);
-        all_after = all_after.saturating_add(entry.after);
-        time = time.saturating_add(entry.width);
+        gather(&mut all, value);
+        time = time.saturating_add(width);
     }
-    frames.insert((0, 0), (all_before, all_after));
+    frames.insert((0, 0), all);
     frames
 }
 

@@ -861,7 +861,7 @@ pub fn write_top(top: &Top, limit: Option<usize>, mut out: impl Write) -> io::Re
 /// `value` as a share of `total`, six characters wide like pprof's: two
 /// decimals from 1 %, two significant digits below, `100%` when it rounds
 /// to it.
-fn percentage(value: i64, total: i64) -> String {
+pub(crate) fn percentage(value: i64, total: i64) -> String {
     let ratio = match total {
         0 => 0.0,
         total => (value as f64 / total as f64).abs() * 100.0,

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use crate::fold::{self, FoldError, FoldOptions};
 use crate::profile::{LabelValue, Location, Profile};
-use crate::top;
+use crate::top::{self, percentage};
 
 const SEPARATOR: &str = "-----------+-------------------------------------------------------";
 
@@ -307,45 +307,6 @@ fn nanoseconds(value: i64, unit: &str) -> i64 {
     (scaled * factor) as i64
 }
 
-/// pprof's `measurement.Percentage`.
-pub(crate) fn percentage(value: i64, total: i64) -> String {
-    let ratio = match total {
-        0 => 0.0,
-        total => (value as f64 / total as f64).abs() * 100.0,
-    };
-    if (99.95..=100.05).contains(&ratio) {
-        "  100%".to_owned()
-    } else if ratio >= 1.0 {
-        format!("{ratio:5.2}%")
-    } else {
-        format!("{:>5}%", go_g2(ratio))
-    }
-}
-
-/// Go's `%.2g`: two significant digits, shortest form.
-fn go_g2(value: f64) -> String {
-    if value == 0.0 {
-        return "0".to_owned();
-    }
-    let exponent = value.abs().log10().floor() as i32;
-    if !(-4..2).contains(&exponent) {
-        let mantissa = value / 10f64.powi(exponent);
-        let text = format!("{mantissa:.1}");
-        let text = text.trim_end_matches('0').trim_end_matches('.');
-        return format!(
-            "{text}e{}{:02}",
-            if exponent < 0 { '-' } else { '+' },
-            exponent.abs()
-        );
-    }
-    let decimals = (1 - exponent).max(0) as usize;
-    let text = format!("{value:.decimals$}");
-    match text.contains('.') {
-        true => text.trim_end_matches('0').trim_end_matches('.').to_owned(),
-        false => text,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,7 +322,5 @@ mod tests {
         assert_eq!(scaled_label(2_500_000_000, "nanoseconds"), "2.50s");
         assert_eq!(scaled_label(1234, "count"), "1234");
         assert_eq!(scaled_label(-2048, "bytes"), "-2kB");
-        assert_eq!(percentage(4_920_000_000, 2_500_000_000), "196.80%");
-        assert_eq!(percentage(5, 1000), "  0.5%");
     }
 }

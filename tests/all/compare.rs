@@ -168,7 +168,7 @@ fn the_pull_request_job_finds_an_allocation_regression() {
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/compare.sh");
     let summary_file = repo.path().join("job-summary.md");
-    let output = go_env(Command::new("bash"))
+    let output = with_go_env(&mut Command::new("bash"))
         .arg(&script)
         .args(["HEAD~1", "bench", "out"])
         .current_dir(repo.path())
@@ -225,14 +225,4 @@ fn the_pull_request_job_finds_an_allocation_regression() {
         .path()
         .join("out/report/mem-alloc_space-diff.svg")
         .exists());
-}
-
-/// `go` environment for a script: no network, no toolchain switching.
-fn go_env(mut command: Command) -> Command {
-    command
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("CGO_ENABLED", "0");
-    command
 }

@@ -12,8 +12,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use torch::profile::{self, DEFAULT_MAX_SIZE};
-
 use crate::util::*;
 
 /// Every `runtime.MemProfileRate` bytes, one sample: enough for thousands of
@@ -132,7 +130,11 @@ fn profile_compiler(compiler: &Path, work: &Path, out: &Path) {
     fs::write(out.join("heap-nosym.txt"), without_symbol_lines(&text)).unwrap();
     for kind in ["heap", "block", "mutex"] {
         let bytes = fs::read(out.join(format!("{kind}.pb.gz"))).unwrap();
-        fs::write(out.join(format!("{kind}-nonames.pb.gz")), nameless(&bytes)).unwrap();
+        fs::write(
+            out.join(format!("{kind}-nonames.pb.gz")),
+            without_names(&bytes),
+        )
+        .unwrap();
     }
 }
 
@@ -144,22 +146,6 @@ fn without_symbol_lines(text: &str) -> String {
         "no symbol lines to remove"
     );
     kept.join("\n") + "\n"
-}
-
-/// A protobuf profile with every name, line and function removed.
-fn nameless(bytes: &[u8]) -> Vec<u8> {
-    let mut profile = profile::decode(bytes, DEFAULT_MAX_SIZE).unwrap();
-    for location in &mut profile.locations {
-        location.lines.clear();
-    }
-    profile.functions.clear();
-    for mapping in &mut profile.mappings {
-        mapping.has_functions = false;
-        mapping.has_filenames = false;
-        mapping.has_line_numbers = false;
-        mapping.has_inline_frames = false;
-    }
-    profile::encode_gzip(&profile)
 }
 
 /// The four binaries and their profiles, made once per test run.

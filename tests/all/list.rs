@@ -4,13 +4,6 @@
 
 use crate::util::*;
 
-fn normalised(text: &str) -> String {
-    text.lines()
-        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn goroot_src() -> String {
     let output = go()
         .args(["env", "GOROOT"])
@@ -72,8 +65,8 @@ fn listings_match_pprof_on_every_fixture() {
                 let want = String::from_utf8(pprof.stdout).unwrap();
                 let got = success(&output);
                 assert_eq!(
-                    normalised(&got),
-                    normalised(&want),
+                    normalised_spacing(&got),
+                    normalised_spacing(&want),
                     "{case}\n{}",
                     first_difference(&got, &want)
                 );

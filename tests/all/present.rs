@@ -461,17 +461,13 @@ fn the_example_ci_job_draws_a_benchmark_run() {
     copy_bench_module(module.path());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/flamegraphs.sh");
     let summary = module.path().join("job-summary.md");
-    let output = std::process::Command::new("bash")
+    let output = with_go_env(&mut std::process::Command::new("bash"))
         .arg(&script)
         .args(["bench", "artifacts/flame"])
         .current_dir(module.path())
         .env("TORCH", env!("CARGO_BIN_EXE_torch"))
         .env("BENCHTIME", "200ms")
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("CGO_ENABLED", "0")
         .output()
         .expect("bash runs");
     assert!(

@@ -7,22 +7,9 @@ use torch::profile::{self, DEFAULT_MAX_SIZE};
 
 use crate::util::*;
 
-/// A fixture with every function name removed, as profiles from other tools
-/// or `pprof -symbolize=none` conversions arrive.
+/// A fixture with every function name removed.
 fn strip_names(name: &str) -> Vec<u8> {
-    let bytes = fs::read(profile_path(name)).unwrap();
-    let mut profile = profile::decode(&bytes, DEFAULT_MAX_SIZE).unwrap();
-    for location in &mut profile.locations {
-        location.lines.clear();
-    }
-    profile.functions.clear();
-    for mapping in &mut profile.mappings {
-        mapping.has_functions = false;
-        mapping.has_filenames = false;
-        mapping.has_line_numbers = false;
-        mapping.has_inline_frames = false;
-    }
-    profile::encode_gzip(&profile)
+    without_names(&fs::read(profile_path(name)).unwrap())
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {

@@ -5,14 +5,6 @@
 
 use crate::util::*;
 
-/// Runs of whitespace as one space, none at the ends of lines.
-fn normalised(text: &str) -> String {
-    text.lines()
-        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn pprof_traces(args: &[&str]) -> String {
     let output = go()
         .args(["tool", "pprof", "-traces"])
@@ -52,8 +44,8 @@ fn traces_match_pprof_on_every_fixture() {
                 let case = format!("{} {sample_type} {pprof_extra:?}", expected.name);
                 assert!(want.lines().count() > 5, "{case}: {want}");
                 assert_eq!(
-                    normalised(&got),
-                    normalised(&want),
+                    normalised_spacing(&got),
+                    normalised_spacing(&want),
                     "{case}\n{}",
                     first_difference(&got, &want)
                 );

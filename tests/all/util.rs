@@ -280,12 +280,45 @@ fn unescape(text: &str) -> String {
 /// loudly when it is missing; the README's test command installs it.
 pub fn go() -> Command {
     let mut command = Command::new("go");
+    with_go_env(&mut command);
+    command
+}
+
+/// The environment `go` runs in for tests (and scripts that call it): no
+/// network, no toolchain switching, no cgo.
+pub fn with_go_env(command: &mut Command) -> &mut Command {
     command
         .env("GOTOOLCHAIN", "local")
         .env("GOPROXY", "off")
         .env("GOFLAGS", "-mod=mod")
-        .env("CGO_ENABLED", "0");
-    command
+        .env("CGO_ENABLED", "0")
+}
+
+/// Text with runs of spaces and tabs as one space and none at line ends:
+/// pprof's text reports compared with torch's.
+pub fn normalised_spacing(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A protobuf profile with every name removed (no functions, no location
+/// lines, mappings marked unsymbolized), as profiles from other tools or
+/// `pprof -symbolize=none` conversions arrive.
+pub fn without_names(bytes: &[u8]) -> Vec<u8> {
+    let mut profile = torch::profile::decode(bytes, torch::profile::DEFAULT_MAX_SIZE).unwrap();
+    for location in &mut profile.locations {
+        location.lines.clear();
+    }
+    profile.functions.clear();
+    for mapping in &mut profile.mappings {
+        mapping.has_functions = false;
+        mapping.has_filenames = false;
+        mapping.has_line_numbers = false;
+        mapping.has_inline_frames = false;
+    }
+    torch::profile::encode_gzip(&profile)
 }
 
 /// Folded stacks computed by `go tool pprof -traces` with `args` (which

@@ -174,6 +174,12 @@ pub fn run(config: &Config) -> Result<(), Error> {
         return mode::hunt::run(config, hunt);
     }
     if let Some(directory) = &config.output_dir {
+        if !config.base.is_empty() {
+            return mode::compare::write_all(config, directory);
+        }
+        if let Some(url) = &config.snapshot {
+            return mode::snapshot::write_all(config, url, directory);
+        }
         return mode::report::write_all(config, directory);
     }
     if config.memstats {

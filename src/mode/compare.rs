@@ -342,7 +342,7 @@ fn signed(value: i64, unit: &str) -> String {
     }
 }
 
-fn percent(change: i64, before: i64) -> String {
+fn change_percent(change: i64, before: i64) -> String {
     match before {
         0 if change == 0 => "0%".to_owned(),
         0 => "new".to_owned(),
@@ -406,7 +406,7 @@ fn index_html(pairs: &[Pair], notes: &[String]) -> String {
                     escape(&units::human(c.before, &c.unit)),
                     escape(&units::human(c.after, &c.unit)),
                     escape(&signed(change, &c.unit)),
-                    escape(&percent(change, c.before)),
+                    escape(&change_percent(change, c.before)),
                     image(&Some(c.diff_file.clone()), "differential flame graph"),
                     image(&c.own_file, "flame graph"),
                 );
@@ -465,7 +465,7 @@ fn summary_md(
                 units::human(c.before, &c.unit),
                 units::human(c.after, &c.unit),
                 signed(change, &c.unit),
-                percent(change, c.before),
+                change_percent(change, c.before),
                 c.diff_file,
                 c.diff_file
             );
@@ -495,9 +495,9 @@ fn summary_md(
                         md,
                         "| {label} | {} | {} | {} | {} | `{}` |",
                         signed(*flat, &c.unit),
-                        percent(*flat, *flat_before),
+                        change_percent(*flat, *flat_before),
                         signed(*cum, &c.unit),
-                        percent(*cum, *cum_before),
+                        change_percent(*cum, *cum_before),
                         report::markdown_code(name)
                     );
                 }

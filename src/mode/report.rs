@@ -47,12 +47,6 @@ pub(super) struct Drawn {
 /// `directory`, then writes the index and the summary. Nothing is written
 /// unless every source could be read.
 pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
-    if !config.base.is_empty() {
-        return super::compare::write_all(config, directory);
-    }
-    if let Some(url) = &config.snapshot {
-        return super::snapshot::write_all(config, url, directory);
-    }
     let (sources, loaded) = load_each(&config.sources, config)?;
     let stems = unique_stems(&sources);
     write_report(config, directory, &loaded, &stems, &Extras::default())

@@ -539,10 +539,6 @@ fn a_sigquit_dump_of_a_goroutine_in_c_code() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     child.wait().unwrap();
-    assert!(
-        stderr.contains("signal arrived during cgo execution"),
-        "{stderr}"
-    );
     let path = dir.path().join("dump.txt");
     std::fs::write(&path, &stderr).unwrap();
     let folded = raw(&[path_str(&path)]);

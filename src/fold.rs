@@ -768,20 +768,13 @@ impl Namer<'_> {
         tree: &mut CallTree,
         ids: &mut Vec<FrameId>,
     ) -> Result<(), TreeError> {
-        // The last line is the function the code physically belongs to.
-        let lines: &[Line] = match self.options.no_inlines {
-            true => &location.lines[location.lines.len().saturating_sub(1)..],
-            false => &location.lines[..],
-        };
+        let lines = shown_lines(location, self.options.no_inlines);
         let named = |line: &Line| {
             line.function
                 .filter(|&f| !self.profile.functions[f].name.is_empty())
         };
         if lines.iter().all(|line| named(line).is_none()) {
-            let frame = match location.address {
-                0 | u64::MAX => Cow::Borrowed(UNKNOWN_FRAME),
-                address => Cow::Owned(format!("0x{address:x}")),
-            };
+            let frame = unnamed_location_frame(location.address);
             let id = tree.frames.intern(&frame)?;
             ids.extend(std::iter::repeat_n(id, lines.len().max(1)));
             return Ok(());
@@ -826,9 +819,28 @@ impl Namer<'_> {
     }
 }
 
+/// The lines of `location` a report shows, innermost first: all of them,
+/// or with `no_inlines` only the last, the function the code physically
+/// belongs to.
+pub(crate) fn shown_lines(location: &Location, no_inlines: bool) -> &[Line] {
+    match no_inlines {
+        true => &location.lines[location.lines.len().saturating_sub(1)..],
+        false => &location.lines[..],
+    }
+}
+
+/// The frame of a location nothing names: its address, unless that is 0
+/// or Go's all-ones padding, which mean nothing either.
+pub(crate) fn unnamed_location_frame(address: u64) -> Cow<'static, str> {
+    match address {
+        0 | u64::MAX => Cow::Borrowed(UNKNOWN_FRAME),
+        address => Cow::Owned(format!("0x{address:x}")),
+    }
+}
+
 /// `function file:line` as pprof names a frame with `-lines`: the line when
 /// known, else the file, else the function alone.
-fn line_frame_name(function: &crate::profile::Function, line: i64) -> String {
+pub(crate) fn line_frame_name(function: &crate::profile::Function, line: i64) -> String {
     match (function.filename.as_str(), line) {
         ("", _) => function.name.clone(),
         (file, 0) => format!("{} {file}", function.name),

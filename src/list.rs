@@ -214,12 +214,8 @@ fn line_values(
     // Per location: its lines' nodes, innermost first.
     let mut of_location: Vec<Vec<usize>> = Vec::with_capacity(profile.locations.len());
     for location in &profile.locations {
-        let lines = match fold.no_inlines {
-            true => &location.lines[location.lines.len().saturating_sub(1)..],
-            false => &location.lines[..],
-        };
         let mut list = Vec::new();
-        for line in lines {
+        for line in crate::fold::shown_lines(location, fold.no_inlines) {
             let Some(function) = line.function.map(|f| &profile.functions[f]) else {
                 continue;
             };

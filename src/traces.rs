@@ -145,20 +145,16 @@ fn header(profile: &Profile, sample_type: &str, mean: bool, total: i64, unit: &s
 
 /// A location's frames, leaf first, each marked when inlined into the next.
 fn frames(profile: &Profile, location: &Location, options: &FoldOptions) -> Vec<(String, bool)> {
-    let lines = match options.no_inlines {
-        true => &location.lines[location.lines.len().saturating_sub(1)..],
-        false => &location.lines[..],
-    };
+    let lines = fold::shown_lines(location, options.no_inlines);
     let named = |f: Option<usize>| {
         f.map(|f| &profile.functions[f])
             .filter(|f| !f.name.is_empty())
     };
     if lines.iter().all(|line| named(line.function).is_none()) {
-        let name = match location.address {
-            0 | u64::MAX => fold::UNKNOWN_FRAME.to_owned(),
-            address => format!("0x{address:x}"),
-        };
-        return vec![(name, false)];
+        return vec![(
+            fold::unnamed_location_frame(location.address).into_owned(),
+            false,
+        )];
     }
     let last = lines.len() - 1;
     lines
@@ -166,11 +162,7 @@ fn frames(profile: &Profile, location: &Location, options: &FoldOptions) -> Vec<
         .enumerate()
         .map(|(i, line)| {
             let name = match named(line.function) {
-                Some(function) if options.lines => match (function.filename.as_str(), line.line) {
-                    ("", _) => function.name.clone(),
-                    (file, 0) => format!("{} {file}", function.name),
-                    (file, n) => format!("{} {file}:{n}", function.name),
-                },
+                Some(function) if options.lines => fold::line_frame_name(function, line.line),
                 Some(function) => function.name.clone(),
                 None => fold::UNKNOWN_FRAME.to_owned(),
             };

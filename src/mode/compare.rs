@@ -351,19 +351,13 @@ fn change_percent(change: i64, before: i64) -> String {
 }
 
 fn index_html(pairs: &[Pair], notes: &[String]) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>What changed</title>\n<style>\n\
-         body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }\n\
-         table { border-collapse: collapse; margin-bottom: 2rem; }\n\
-         th, td { padding: .5rem .8rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: middle; }\n\
-         td.n { text-align: right; font-variant-numeric: tabular-nums; }\n\
+    let mut html = report::page_start(
+        "What changed",
+        "td.n { text-align: right; font-variant-numeric: tabular-nums; }\n\
          td.grew { color: #b3261e; } td.shrank { color: #1f5fa8; }\n\
-         img.preview { width: 300px; height: auto; border: 1px solid #ccc; background: #f8f8f8; display: block; }\n\
-         .meta { color: #666; }\n\
-         </style>\n</head>\n<body>\n<h1>What changed</h1>\n",
+         img.preview { width: 300px; height: auto; border: 1px solid #ccc; background: #f8f8f8; display: block; }\n",
     );
+    html.push_str("<h1>What changed</h1>\n");
     let _ = writeln!(
         html,
         "<p class=\"meta\">Drawn by torch {}. The functions that changed most: \

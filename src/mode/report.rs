@@ -353,18 +353,27 @@ pub(super) fn file_part(name: &str) -> String {
     }
 }
 
-fn index_html(drawn: &[Drawn], extras: &Extras) -> String {
-    let mut html = String::from(
+/// The start of a report page, up to `<body>`: the page's `title` and the
+/// styles every report shares, with `styles` of its own.
+pub(super) fn page_start(title: &str, styles: &str) -> String {
+    format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Flame graphs</title>\n<style>\n\
-         body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }\n\
-         table { border-collapse: collapse; margin-bottom: 2rem; }\n\
-         th, td { padding: .5rem .8rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: middle; }\n\
-         td.total { text-align: right; font-variant-numeric: tabular-nums; }\n\
-         img.preview { width: 360px; height: auto; border: 1px solid #ccc; background: #f8f8f8; display: block; }\n\
-         .meta { color: #666; }\n\
-         </style>\n</head>\n<body>\n",
+         <title>{title}</title>\n<style>\n\
+         body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}\n\
+         table {{ border-collapse: collapse; margin-bottom: 2rem; }}\n\
+         th, td {{ padding: .5rem .8rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: middle; }}\n\
+         {styles}\
+         .meta {{ color: #666; }}\n\
+         </style>\n</head>\n<body>\n"
+    )
+}
+
+fn index_html(drawn: &[Drawn], extras: &Extras) -> String {
+    let mut html = page_start(
+        "Flame graphs",
+        "td.total { text-align: right; font-variant-numeric: tabular-nums; }\n\
+         img.preview { width: 360px; height: auto; border: 1px solid #ccc; background: #f8f8f8; display: block; }\n",
     );
     let _ = writeln!(
         html,

@@ -50,10 +50,7 @@ pub fn write_all(config: &Config, url: &str, directory: &Path) -> Result<(), Err
     let mut stems: Vec<String> = Vec::new();
     let mut results = results.into_iter();
     for (name, result) in names.iter().zip(results.by_ref()) {
-        let file = match *name {
-            "cpu" => "cpu.pb.gz".to_owned(),
-            other => format!("{other}.pb.gz"),
-        };
+        let file = format!("{name}.pb.gz");
         let raw = match result {
             Ok(raw) => raw,
             Err(error) => {

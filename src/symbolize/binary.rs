@@ -105,7 +105,11 @@ impl Binary {
     /// (see [`open_all`](Self::open_all) to choose).
     pub fn open(path: &Path) -> Result<Binary, BinaryError> {
         let mut all = Self::open_all(path)?;
-        let go = all.iter().position(Binary::is_go).unwrap_or(0);
+        // Only a universal file needs its Go slice found.
+        let go = match all.len() {
+            1 => 0,
+            _ => all.iter().position(Binary::is_go).unwrap_or(0),
+        };
         Ok(all.swap_remove(go))
     }
 

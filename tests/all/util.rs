@@ -294,6 +294,57 @@ pub fn with_go_env(command: &mut Command) -> &mut Command {
         .env("CGO_ENABLED", "0")
 }
 
+/// `go tool pprof` where it can find no binaries: it reports on the
+/// profile's own names only.
+pub fn pprof_without_binaries() -> Command {
+    let mut command = go();
+    command
+        .args(["tool", "pprof"])
+        .env("PPROF_BINARY_PATH", "/nonexistent");
+    command
+}
+
+/// torch's folded stacks for `args`, which must print no warning.
+pub fn torch_raw(args: &[&str]) -> String {
+    let mut all = vec!["-r"];
+    all.extend_from_slice(args);
+    let (_dir, output) = torch(&all);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    success(&output)
+}
+
+/// Folded stacks `got` must be `want` (which must hold some), line for
+/// line; the message says how many differ and which.
+pub fn assert_same_stacks(got: &str, want: &str, case: &str) {
+    assert!(!want.is_empty(), "{case}: the reference is empty");
+    if got != want {
+        let g: Vec<&str> = got.lines().collect();
+        let w: Vec<&str> = want.lines().collect();
+        let only_got: Vec<&&str> = g.iter().filter(|l| !w.contains(l)).take(3).collect();
+        let only_want: Vec<&&str> = w.iter().filter(|l| !g.contains(l)).collect();
+        panic!(
+            "{case}: {} of {} stacks differ ({} vs {} lines)\nonly torch: {only_got:#?}\nonly the reference: {:#?}",
+            only_want.len(),
+            w.len(),
+            g.len(),
+            w.len(),
+            &only_want[..only_want.len().min(3)]
+        );
+    }
+}
+
+/// A text report `got` must be pprof's `want` line for line, spacing
+/// aside.
+pub fn assert_same_report(got: &str, want: &str, case: &str) {
+    assert_eq!(
+        normalised_spacing(got),
+        normalised_spacing(want),
+        "{case}\n{}",
+        first_difference(got, want)
+    );
+}
+
 /// Text with runs of spaces and tabs as one space and none at line ends:
 /// pprof's text reports compared with torch's.
 pub fn normalised_spacing(text: &str) -> String {

@@ -1,6 +1,7 @@
 //! Differential reports (`--output-dir` with `--base`) and the example
 //! pull-request job that draws them.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -143,16 +144,7 @@ fn git(dir: &Path, args: &[&str]) {
 fn the_pull_request_job_finds_an_allocation_regression() {
     // A repository whose second commit makes Join allocate 64 kB a call.
     let repo = tempfile::tempdir().unwrap();
-    let src = fixtures_dir().join("src");
-    fs::copy(src.join("go.mod"), repo.path().join("go.mod")).unwrap();
-    fs::create_dir(repo.path().join("bench")).unwrap();
-    for file in ["bench.go", "bench_test.go"] {
-        fs::copy(
-            src.join("bench").join(file),
-            repo.path().join("bench").join(file),
-        )
-        .unwrap();
-    }
+    copy_bench_module(repo.path());
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "-qm", "bench"]);
@@ -166,26 +158,20 @@ fn the_pull_request_job_finds_an_allocation_regression() {
     fs::write(&bench_go, regressed).unwrap();
     git(repo.path(), &["commit", "-qam", "regress Join"]);
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/compare.sh");
     let summary_file = repo.path().join("job-summary.md");
-    let output = with_go_env(&mut Command::new("bash"))
-        .arg(&script)
-        .args(["HEAD~1", "bench", "out"])
-        .current_dir(repo.path())
-        .env("TORCH", env!("CARGO_BIN_EXE_torch"))
-        // Join's benchmark alone: the other benchmarks' iteration counts,
-        // which a busy machine changes, then weigh nothing in the totals.
-        .env("BENCH", "^BenchmarkJoin$")
-        .env("BENCHTIME", "100ms")
-        .env("COUNT", "3")
-        .env("GITHUB_STEP_SUMMARY", &summary_file)
-        .output()
-        .expect("bash runs");
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    run_ci_script(
+        "compare.sh",
+        &["HEAD~1", "bench", "out"],
+        repo.path(),
+        &[
+            // Join's benchmark alone: the other benchmarks' iteration
+            // counts, which a busy machine changes, then weigh nothing in
+            // the totals.
+            ("BENCH", OsStr::new("^BenchmarkJoin$")),
+            ("BENCHTIME", OsStr::new("100ms")),
+            ("COUNT", OsStr::new("3")),
+            ("GITHUB_STEP_SUMMARY", summary_file.as_os_str()),
+        ],
     );
     let summary = fs::read_to_string(repo.path().join("out/report/summary.md")).unwrap();
     assert_eq!(

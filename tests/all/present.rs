@@ -3,6 +3,7 @@
 //! `go tool pprof`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 
@@ -445,36 +446,19 @@ fn output_dir_conflicts_with_single_graph_options() {
     }
 }
 
-/// Copies the Go fixture module (go.mod and the bench package) into `dir`.
-fn copy_bench_module(dir: &Path) {
-    let src = fixtures_dir().join("src");
-    fs::copy(src.join("go.mod"), dir.join("go.mod")).unwrap();
-    fs::create_dir(dir.join("bench")).unwrap();
-    for file in ["bench.go", "bench_test.go"] {
-        fs::copy(src.join("bench").join(file), dir.join("bench").join(file)).unwrap();
-    }
-}
-
 #[test]
 fn the_example_ci_job_draws_a_benchmark_run() {
     let module = tempfile::tempdir().unwrap();
     copy_bench_module(module.path());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/flamegraphs.sh");
     let summary = module.path().join("job-summary.md");
-    let output = with_go_env(&mut std::process::Command::new("bash"))
-        .arg(&script)
-        .args(["bench", "artifacts/flame"])
-        .current_dir(module.path())
-        .env("TORCH", env!("CARGO_BIN_EXE_torch"))
-        .env("BENCHTIME", "200ms")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .output()
-        .expect("bash runs");
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    run_ci_script(
+        "flamegraphs.sh",
+        &["bench", "artifacts/flame"],
+        module.path(),
+        &[
+            ("BENCHTIME", OsStr::new("200ms")),
+            ("GITHUB_STEP_SUMMARY", summary.as_os_str()),
+        ],
     );
     let out = module.path().join("artifacts/flame");
     let files = listing(&out);

@@ -294,6 +294,40 @@ pub fn with_go_env(command: &mut Command) -> &mut Command {
         .env("CGO_ENABLED", "0")
 }
 
+/// Copies the Go fixture module (go.mod and the bench package) into `dir`.
+pub fn copy_bench_module(dir: &Path) {
+    let src = fixtures_dir().join("src");
+    std::fs::copy(src.join("go.mod"), dir.join("go.mod")).unwrap();
+    std::fs::create_dir(dir.join("bench")).unwrap();
+    for file in ["bench.go", "bench_test.go"] {
+        std::fs::copy(src.join("bench").join(file), dir.join("bench").join(file)).unwrap();
+    }
+}
+
+/// `bash examples/ci/SCRIPT`, run in `dir` with this torch and go's test
+/// environment; it must succeed.
+pub fn run_ci_script(script: &str, args: &[&str], dir: &Path, envs: &[(&str, &std::ffi::OsStr)]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/ci")
+        .join(script);
+    let mut command = Command::new("bash");
+    with_go_env(&mut command)
+        .arg(&path)
+        .args(args)
+        .current_dir(dir)
+        .env("TORCH", env!("CARGO_BIN_EXE_torch"));
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let output = command.output().expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{script}: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// `go tool pprof` where it can find no binaries: it reports on the
 /// profile's own names only.
 pub fn pprof_without_binaries() -> Command {

@@ -16,10 +16,15 @@
 #   TORCH      torch binary (default target/release/torch, built if missing)
 #   SCALE_DIR  where the profiles go (default target/scale)
 #   REGEN=1    regenerate the profiles even if present
+#   TORCH_ONLY=1  skip the pprof commands (for growth runs at 16×, where
+#              pprof takes minutes per command)
 #
 # Prints one markdown report on stdout (progress on stderr): the profiles,
-# a table of median wall time and peak RSS per command and size (from
-# /usr/bin/time -f '%e %M'), and ratios.
+# a table of median wall time, CPU time (user and system) and peak RSS per
+# command and size (from /usr/bin/time -f '%e %M %U %S'), and ratios. On a
+# VM whose host backs memory lazily, system time (the kernel clearing
+# pages the process touches for the first time) can swing several-fold
+# between identical runs; user time is the steady part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -57,18 +62,19 @@ if [ ! -x /usr/bin/time ] && command -v apt-get > /dev/null && [ "$(id -u)" = 0 
   echo "scale.sh: installing time" >&2
   apt-get install -y time > /dev/null 2>&1 || true
 fi
-measure() { # out-file, command... : writes "seconds max-rss-KB"
+measure() { # out-file, command... : writes "seconds max-rss-KB user-s sys-s"
   local t="$1"; shift
   if [ -x /usr/bin/time ]; then
-    /usr/bin/time -f '%e %M' -o "$t" "$@" > /dev/null 2> "$work/err"
+    /usr/bin/time -f '%e %M %U %S' -o "$t" "$@" > /dev/null 2> "$work/err"
   else
     python3 - "$t" "$@" > /dev/null 2> "$work/err" <<'EOF'
 import resource, subprocess, sys, time
 start = time.monotonic()
 rc = subprocess.call(sys.argv[2:])
 wall = time.monotonic() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "w") as f:
-    f.write("%.2f %d\n" % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+    f.write("%.2f %d %.2f %.2f\n" % (wall, usage.ru_maxrss, usage.ru_utime, usage.ru_stime))
 sys.exit(rc)
 EOF
   fi
@@ -124,7 +130,10 @@ run_cmd() { # index, size dir, result file
 
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-declare -A secs rss
+commands="${!labels[*]}"
+if [ "${TORCH_ONLY:-0}" = 1 ]; then commands="0 1 2 3 4"; fi
+
+declare -A secs rss user sys
 for size in $sizes; do
   dir="$scale_dir/size-$size"
   for ((r = 1; r <= rounds; r++)); do
@@ -132,21 +141,25 @@ for size in $sizes; do
     # otherwise pays for memory the system hands back slowly (0.2 s on a
     # VM), whichever command that is.
     "$torch" -alloc_space -r "$dir/heap.pb.gz" > /dev/null 2>&1 || true
-    for i in "${!labels[@]}"; do
+    for i in $commands; do
       echo "scale.sh: size $size, round $r/$rounds: ${labels[$i]}" >&2
       if ! run_cmd "$i" "$dir" "$work/t"; then
         echo "scale.sh: ${labels[$i]} failed on size $size:" >&2
         cat "$work/err" >&2
         exit 1
       fi
-      read -r s kb < <(tail -1 "$work/t")
+      read -r s kb u k < <(tail -1 "$work/t")
       echo "$s" >> "$work/secs-$size-$i"
       echo "$kb" >> "$work/rss-$size-$i"
+      echo "$u" >> "$work/user-$size-$i"
+      echo "$k" >> "$work/sys-$size-$i"
     done
   done
-  for i in "${!labels[@]}"; do
+  for i in $commands; do
     secs[$size,$i]="$(median < "$work/secs-$size-$i")"
     rss[$size,$i]="$(median < "$work/rss-$size-$i")"
+    user[$size,$i]="$(median < "$work/user-$size-$i")"
+    sys[$size,$i]="$(median < "$work/sys-$size-$i")"
   done
 done
 
@@ -168,11 +181,11 @@ for size in $sizes; do
   echo "| ${size}× | $(get samples) | $(get unique_stacks) | $(get max_depth) | $(get mean_depth) | $(get deep128) | $(awk "BEGIN {printf \"%.1f MB\", $(get bytes) / 1e6}") | $(awk "BEGIN {printf \"%.1f MB\", $gz / 1e6}") | ${gen_time[$size]} s |"
 done
 echo
-echo "| size | command | wall s | peak RSS MB |"
-echo "|---:|---|---:|---:|"
+echo "| size | command | wall s | user s | sys s | peak RSS MB |"
+echo "|---:|---|---:|---:|---:|---:|"
 for size in $sizes; do
-  for i in "${!labels[@]}"; do
-    echo "| ${size}× | ${labels[$i]} | ${secs[$size,$i]} | $(mb "${rss[$size,$i]}") |"
+  for i in $commands; do
+    echo "| ${size}× | ${labels[$i]} | ${secs[$size,$i]} | ${user[$size,$i]} | ${sys[$size,$i]} | $(mb "${rss[$size,$i]}") |"
   done
 done
 echo
@@ -191,12 +204,14 @@ row() { # label, kind (secs|rss), numerator index, denominator index
   done
   echo "$line"
 }
+if [ "${TORCH_ONLY:-0}" != 1 ]; then
 row "pprof -raw time / torch SVG time" secs 5 0
 row "torch SVG RSS / pprof -raw RSS" rss 0 5
 row "pprof -raw time / torch --raw time" secs 5 1
 row "pprof -raw RSS / torch --raw RSS" rss 5 1
 row "pprof -top time / torch --top time" secs 6 2
 row "pprof -top -base time / torch --base time" secs 7 3
+fi
 row "torch --output-dir time / torch SVG time" secs 4 0
 set -- $sizes
 first="$1"; last="${!#}"
@@ -204,9 +219,9 @@ if [ "$first" != "$last" ]; then
   echo
   echo "Growth from ${first}× to ${last}× (profile samples grow $(ratio "$last" "$first" 1)×):"
   echo
-  echo "| command | time ${last}× / ${first}× | RSS ${last}× / ${first}× |"
-  echo "|---|---:|---:|"
-  for i in "${!labels[@]}"; do
-    echo "| ${labels[$i]} | $(ratio "${secs[$last,$i]}" "${secs[$first,$i]}" 1) | $(ratio "${rss[$last,$i]}" "${rss[$first,$i]}" 1) |"
+  echo "| command | wall ${last}× / ${first}× | user ${last}× / ${first}× | RSS ${last}× / ${first}× |"
+  echo "|---|---:|---:|---:|"
+  for i in $commands; do
+    echo "| ${labels[$i]} | $(ratio "${secs[$last,$i]}" "${secs[$first,$i]}" 1) | $(ratio "${user[$last,$i]}" "${user[$first,$i]}" 1) | $(ratio "${rss[$last,$i]}" "${rss[$first,$i]}" 1) |"
   done
 fi

@@ -89,7 +89,7 @@ impl Unfiltered {
         let mut abs_sums = vec![0i64; profile.sample_types.len()];
         let mut events = 0i64;
         for sample in &profile.samples {
-            for (sum, value) in abs_sums.iter_mut().zip(&sample.values) {
+            for (sum, value) in abs_sums.iter_mut().zip(sample.values) {
                 *sum = sum.saturating_add(value.saturating_abs());
             }
             events = events.saturating_add(sample.values.first().copied().unwrap_or(0));
@@ -319,7 +319,7 @@ fn by_name(profile: &mut Profile, f: &Filters) -> (bool, bool, bool, bool) {
             profile.locations[index].lines = keep;
         }
     }
-    profile.samples.retain_mut(|sample| {
+    profile.samples.edit(|sample| {
         let mut focused = false;
         for &l in &sample.locations {
             match verdicts[l as usize] {
@@ -355,7 +355,7 @@ fn show_from(profile: &mut Profile, re: &Regex) -> bool {
             last.is_some()
         })
         .collect();
-    profile.samples.retain_mut(|sample| {
+    profile.samples.edit(|sample| {
         // Locations are leaf first: find the root-most match.
         match sample.locations.iter().rposition(|&l| matching[l as usize]) {
             Some(at) => {
@@ -388,10 +388,11 @@ fn prune_from(profile: &mut Profile, re: &Regex) -> bool {
             hit.is_some()
         })
         .collect();
-    for sample in &mut profile.samples {
+    profile.samples.edit(|sample| {
         if let Some(at) = sample.locations.iter().position(|&l| prune_at[l as usize]) {
             sample.locations.drain(..at);
         }
-    }
+        true
+    });
     prune_at.contains(&true)
 }

@@ -324,7 +324,7 @@ impl Walk<'_> {
     /// of frames per location.
     fn frames_estimate(&self) -> usize {
         let samples = &self.profile.samples;
-        let locations: usize = samples.iter().map(|s| s.locations.len()).sum();
+        let locations = samples.total_locations();
         let per_location = self.frames.ids.len() as f64 / self.frames.spans.len().max(1) as f64;
         (locations as f64 * per_location.max(1.0)) as usize + samples.len() + 1
     }
@@ -340,6 +340,7 @@ impl Walk<'_> {
         let profile = self.profile;
         self.check_stack_text(tree)?;
         tree.reserve(self.frames_estimate());
+        tree.reserve_endings(profile.samples.len());
         let stacks = Stacks {
             profile,
             reverse: self.reverse,
@@ -351,17 +352,14 @@ impl Walk<'_> {
         let order = &order[..];
         // A goroutine dump's samples say how long they waited; the tree
         // keeps the longest per stack, for the graph's tooltips.
-        let waited = profile
-            .samples
-            .first()
-            .is_some_and(|s| wait_of(s).is_some());
+        let waited = profile.samples.get(0).is_some_and(|s| wait_of(s).is_some());
         for (position, &index) in order.iter().enumerate() {
             // Samples are visited out of memory order: ask for the next
             // ones early, or each waits on two cache misses.
             prefetch_sample(profile, order, position + 16, None);
             prefetch_sample(profile, order, position + 8, Some(self.reverse));
-            let sample = &profile.samples[index];
-            let locations = &sample.locations[..];
+            let sample = profile.samples.at(index);
+            let locations = sample.locations;
             let node = if locations.is_empty() {
                 tree.child(ROOT, self.no_stack)?
             } else {
@@ -411,11 +409,11 @@ fn prefetch_sample(profile: &Profile, order: &[usize], position: usize, stack: O
     #[cfg(target_arch = "x86_64")]
     if let Some(sample) = order.get(position).and_then(|&i| profile.samples.get(i)) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let locations = &sample.locations;
+        let (locations, values) = (sample.locations, sample.values);
         let address: *const i8 = match stack {
             Some(true) => locations.as_ptr().cast(),
             Some(false) => locations.last().map_or(locations.as_ptr(), |l| l).cast(),
-            None => (sample as *const crate::profile::Sample).cast(),
+            None => values.as_ptr().cast(),
         };
         // SAFETY: prefetching has no effect on memory and cannot fault.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(address) };
@@ -458,17 +456,11 @@ impl Stacks<'_> {
     /// Sample positions, sorted by stack so that neighbours share most of
     /// their frames.
     fn sorted(&self) -> Vec<usize> {
-        // The slices side by side: one memory access less per comparison.
-        let stacks: Vec<&[u32]> = self
-            .profile
-            .samples
-            .iter()
-            .map(|sample| &sample.locations[..])
-            .collect();
-        let mut order: Vec<usize> = (0..stacks.len()).collect();
+        let samples = &self.profile.samples;
+        let mut order: Vec<usize> = (0..samples.len()).collect();
         let reverse = self.reverse;
         let compare = |&a: &usize, &b: &usize| {
-            let (a, b) = (stacks[a], stacks[b]);
+            let (a, b) = (samples.stack(a), samples.stack(b));
             match reverse {
                 true => a.cmp(b),
                 false => a.iter().rev().cmp(b.iter().rev()),
@@ -476,7 +468,7 @@ impl Stacks<'_> {
         };
         // Location `depth` of a stack in tree order, plus one; 0 past its end.
         let at = |sample: usize, depth: usize| -> u64 {
-            let stack = stacks[sample];
+            let stack = samples.stack(sample);
             match (depth < stack.len(), reverse) {
                 (false, _) => 0,
                 (true, true) => u64::from(stack[depth]) + 1,
@@ -540,29 +532,53 @@ fn sort_in_parallel<T: Copy + Send>(
 /// Sorts `items` by the sequences `at(item, 0)`, `at(item, 1)`, …, in
 /// which 0 marks the end (and all that follows is 0): multikey
 /// quicksort. Stacks share long prefixes, which a comparison sort reads
-/// again in every comparison; here each partition looks at one position,
-/// and a run of positions every item shares is skipped in one scan.
+/// again in every comparison; here each partition looks at one position.
+///
+/// Each item's value at the position its range is sorted on is read once
+/// and kept beside it: reading it means two cache misses (the item's
+/// stack is somewhere in hundreds of megabytes), and a range is
+/// partitioned several times at the same position.
 fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
     const SMALL: usize = 12;
-    // (start, end, depth): a range of `items` that agrees before `depth`.
-    // A list, not recursion: stacks may be a million deep.
-    let mut work = vec![(0, items.len(), 0)];
-    while let Some((start, end, depth)) = work.pop() {
-        let part = &mut items[start..end];
+    let mut keyed: Vec<(u64, usize)> = items.iter().map(|&item| (at(item, 0), item)).collect();
+    // (start, end, depth): a range of `keyed` that agrees before `depth`,
+    // whose keys are the values at `depth`. A list, not recursion: stacks
+    // may be a million deep.
+    let mut work = vec![(0, keyed.len(), 0)];
+    while let Some((start, end, mut depth)) = work.pop() {
+        let part = &mut keyed[start..end];
         if part.len() < 2 {
             continue;
         }
-        let depth = depth + shared_run(part, depth, at);
-        if part.len() <= SMALL {
-            part.sort_unstable_by(|&a, &b| compare_from(a, b, depth, at));
+        // Positions every item agrees at are skipped in one scan each.
+        while part.iter().all(|&(key, _)| key == part[0].0) {
+            if part[0].0 == 0 {
+                break;
+            }
+            depth += 1;
+            for (key, item) in part.iter_mut() {
+                *key = at(*item, depth);
+            }
+        }
+        if part[0].0 == 0 && part.iter().all(|&(key, _)| key == 0) {
+            // Every sequence ended here: all alike.
             continue;
         }
-        let (first, middle, last) = (part[0], part[part.len() / 2], part[part.len() - 1]);
-        let pivot = median(at(first, depth), at(middle, depth), at(last, depth));
+        if part.len() <= SMALL {
+            part.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| match a.0 {
+                    0 => std::cmp::Ordering::Equal,
+                    _ => compare_from(a.1, b.1, depth + 1, at),
+                })
+            });
+            continue;
+        }
+        let (first, middle, last) = (part[0].0, part[part.len() / 2].0, part[part.len() - 1].0);
+        let pivot = median(first, middle, last);
         // Three ways: below the pivot, equal to it, above it.
         let (mut below, mut i, mut above) = (0, 0, part.len());
         while i < above {
-            match at(part[i], depth).cmp(&pivot) {
+            match part[i].0.cmp(&pivot) {
                 std::cmp::Ordering::Less => {
                     part.swap(below, i);
                     below += 1;
@@ -579,31 +595,15 @@ fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
         work.push((start + above, end, depth));
         // Items that ended here are all alike.
         if pivot != 0 {
+            for (key, item) in &mut part[below..above] {
+                *key = at(*item, depth + 1);
+            }
             work.push((start + below, start + above, depth + 1));
         }
     }
-}
-
-/// How many positions from `depth` on every one of `items` agrees at
-/// (the end of a sequence is never shared).
-fn shared_run(items: &[usize], depth: usize, at: &impl Fn(usize, usize) -> u64) -> usize {
-    let first = items[0];
-    let mut shared = usize::MAX;
-    for &item in &items[1..] {
-        let mut n = 0;
-        while n < shared {
-            let value = at(first, depth + n);
-            if value == 0 || value != at(item, depth + n) {
-                break;
-            }
-            n += 1;
-        }
-        shared = n;
-        if shared == 0 {
-            break;
-        }
+    for (slot, (_, item)) in items.iter_mut().zip(keyed) {
+        *slot = item;
     }
-    shared
 }
 
 /// Two sequences of [`multikey_sort`] compared from `depth` on.
@@ -683,7 +683,7 @@ pub(crate) fn format_i64(buffer: &mut [u8; 20], value: i64) -> &[u8] {
 
 /// A value, or a mean per event truncated like pprof's integer division.
 /// The minutes a goroutine dump's sample waited, if it is one.
-fn wait_of(sample: &crate::profile::Sample) -> Option<i64> {
+fn wait_of(sample: crate::profile::SampleRef<'_>) -> Option<i64> {
     sample.labels.iter().find_map(|label| match &label.value {
         crate::profile::LabelValue::Num { value, .. }
             if &*label.key == crate::profile::dump::WAIT_LABEL =>
@@ -932,7 +932,8 @@ mod tests {
                 sample(vec![], vec![1, 7]),
                 sample(vec![1, 0], vec![1, 50]),
                 sample(vec![0], vec![2, 60]),
-            ],
+            ]
+            .into(),
             ..Profile::default()
         }
     }

@@ -490,7 +490,10 @@ pub(crate) fn collect(
         };
         Progress::start(Feedback::detect(config.quiet), &what, seconds)
     });
-    read_all_of(sources, |source| read_source(source, binary, config))
+    // One file alone is decompressed as it is read, never held whole; of
+    // several read at once, each is held compressed until its turn.
+    let alone = sources.len() == 1;
+    read_all_of(sources, |source| read_source(source, binary, alone, config))
 }
 
 /// Reads every source with `read`, a bounded number at a time (each fetch
@@ -528,14 +531,17 @@ fn read_all_of<T: Send>(sources: &[Source], read: impl Fn(&Source) -> T + Sync) 
 fn read_source(
     source: &Source,
     binary: Option<&Path>,
+    alone: bool,
     config: &Config,
 ) -> Result<RawProfile, Error> {
     match source {
+        Source::File(path) if alone => source::read_file_gunzipped(path, binary, config.max_size),
         Source::File(path) => source::read_file(path, binary, config.max_size),
         Source::Url(target) => Ok(RawProfile {
             bytes: fetch::fetch(target, &config.fetch, config.max_size)?,
             origin: Origin::Url(target.clone()),
             binary: binary.map(Path::to_path_buf),
+            gunzipped: false,
         }),
     }
 }
@@ -554,7 +560,8 @@ fn decode_all(
     for result in collected {
         match result.and_then(|raw| decode_with(&raw, max_size, dump).map(|profile| (raw, profile)))
         {
-            Ok((raw, profile)) => {
+            Ok((mut raw, profile)) => {
+                raw.release_gunzipped();
                 raws.push(raw);
                 profiles.push(profile);
             }
@@ -658,7 +665,7 @@ pub(crate) fn name_addresses(
 /// Saves one profile exactly as received, or several merged.
 fn save(path: &Path, raws: &[RawProfile], merged: &Profile) -> Result<(), Error> {
     let bytes = match raws {
-        [one] => std::borrow::Cow::Borrowed(&one.bytes),
+        [one] => one.as_received()?,
         _ => std::borrow::Cow::Owned(profile::encode_gzip(merged)),
     };
     output::write_atomically(path, |file| std::io::Write::write_all(file, &bytes))

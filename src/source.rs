@@ -24,6 +24,34 @@ pub struct RawProfile {
     pub origin: Origin,
     /// The executable the profile was taken from, when the user named one.
     pub binary: Option<PathBuf>,
+    /// `bytes` were gunzipped from the file at `origin` as it was read:
+    /// the file still holds them as received.
+    pub gunzipped: bool,
+}
+
+impl RawProfile {
+    /// Frees bytes gunzipped from a file once they are decoded: the file
+    /// still has them ([`as_received`](Self::as_received)).
+    pub fn release_gunzipped(&mut self) {
+        if self.gunzipped {
+            self.bytes = Vec::new();
+        }
+    }
+
+    /// The profile's bytes exactly as received.
+    pub fn as_received(&self) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
+        match (&self.origin, self.gunzipped) {
+            (Origin::File(path), true) => {
+                fs::read(path)
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(|source| Error::Read {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+            _ => Ok(std::borrow::Cow::Borrowed(&self.bytes)),
+        }
+    }
 }
 
 /// Where a profile came from, for messages and for the graph's subtitle.
@@ -352,6 +380,7 @@ fn read_stream(
         bytes,
         origin: Origin::File(path.to_path_buf()),
         binary: binary.map(Path::to_path_buf),
+        gunzipped: false,
     })
 }
 
@@ -381,7 +410,60 @@ pub fn read_file(path: &Path, binary: Option<&Path>, max_size: u64) -> Result<Ra
         bytes,
         origin: Origin::File(path.to_path_buf()),
         binary: binary.map(Path::to_path_buf),
+        gunzipped: false,
     })
+}
+
+/// [`read_file`], but a gzip file is decompressed as it is read: the
+/// compressed bytes (a third of the profile's size or more) are never
+/// held in memory. Anything else is read whole.
+pub fn read_file_gunzipped(
+    path: &Path,
+    binary: Option<&Path>,
+    max_size: u64,
+) -> Result<RawProfile, Error> {
+    let Some((file, size, trailer)) = open_gzip_file(path) else {
+        return read_file(path, binary, max_size);
+    };
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let bytes = crate::profile::gunzip_from(reader, trailer, size, max_size).map_err(|source| {
+        Error::Decode {
+            input: path.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(RawProfile {
+        bytes,
+        origin: Origin::File(path.to_path_buf()),
+        binary: binary.map(Path::to_path_buf),
+        gunzipped: true,
+    })
+}
+
+/// `path` opened at its start, with its size and last four bytes, if it
+/// is a regular file of gzip data. `None` sends the caller to the plain
+/// read, which reports any error.
+fn open_gzip_file(path: &Path) -> Option<(fs::File, u64, Option<[u8; 4]>)> {
+    use std::io::{Seek, SeekFrom};
+    // Opening a FIFO waits for its writer, and its bytes can be read once:
+    // only a regular file is opened here.
+    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let mut file = fs::File::open(path).ok()?;
+    let metadata = file.metadata().ok()?;
+    let mut magic = [0u8; 2];
+    file.read_exact(&mut magic).ok()?;
+    if !crate::profile::is_gzip(&magic) {
+        return None;
+    }
+    let mut trailer = [0u8; 4];
+    let trailer = match file.seek(SeekFrom::End(-4)) {
+        Ok(_) => file.read_exact(&mut trailer).ok().map(|()| trailer),
+        Err(_) => None,
+    };
+    file.seek(SeekFrom::Start(0)).ok()?;
+    Some((file, metadata.len(), trailer))
 }
 
 #[cfg(test)]

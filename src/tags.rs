@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use crate::profile::{Label, LabelValue, Profile, Sample};
+use crate::profile::{Label, LabelValue, Profile, SampleRef};
 
 /// `--tagfocus` / `--tagignore`: which samples a label filter matches.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ impl TagFilter {
     }
 
     /// Whether `sample` matches.
-    fn matches(&self, sample: &Sample) -> bool {
+    fn matches(&self, sample: SampleRef<'_>) -> bool {
         match (&self.matcher, &self.key) {
             (Matcher::Range(range), key) => sample.labels.iter().any(|label| {
                 key.as_ref().is_none_or(|key| *label.key == **key)
@@ -202,6 +202,9 @@ pub fn filter_samples(
     ignore: Option<&TagFilter>,
 ) -> (bool, bool) {
     let (mut focused, mut ignored) = (false, false);
+    if focus.is_none() && ignore.is_none() {
+        return (focused, ignored);
+    }
     profile.samples.retain(|sample| {
         let keep = focus.is_none_or(|focus| focus.matches(sample));
         focused |= focus.is_some() && keep;
@@ -220,7 +223,10 @@ pub fn filter_labels(
     hide: Option<&Regex>,
 ) -> (bool, bool) {
     let (mut shown, mut hidden) = (false, false);
-    for sample in &mut profile.samples {
+    if show.is_none() && hide.is_none() {
+        return (shown, hidden);
+    }
+    profile.samples.edit(|sample| {
         sample.labels.retain(|label| {
             let keep = show.is_none_or(|re| re.is_match(&label.key));
             shown |= show.is_some() && keep;
@@ -228,7 +234,8 @@ pub fn filter_labels(
             hidden |= drop;
             keep && !drop
         });
-    }
+        true
+    });
     (shown, hidden)
 }
 
@@ -247,9 +254,9 @@ pub fn add_label_frames(
     let mut frames = LabelFrames::default();
     let (mut rooted, mut leafed) = (false, false);
     let mut samples = std::mem::take(&mut profile.samples);
-    for sample in &mut samples {
-        let (root_frames, matched_root) = frames.for_keys(profile, sample, roots);
-        let (leaf_frames, matched_leaf) = frames.for_keys(profile, sample, leaves);
+    samples.edit(|sample| {
+        let (root_frames, matched_root) = frames.for_keys(profile, sample.as_ref(), roots);
+        let (leaf_frames, matched_leaf) = frames.for_keys(profile, sample.as_ref(), leaves);
         rooted |= matched_root;
         leafed |= matched_leaf;
         // Locations are leaf first: leaves, the stack, then the roots
@@ -258,7 +265,8 @@ pub fn add_label_frames(
         locations.extend_from_slice(&sample.locations);
         locations.extend(root_frames);
         sample.locations = locations;
-    }
+        true
+    });
     profile.samples = samples;
     (rooted, leafed)
 }
@@ -275,13 +283,13 @@ impl LabelFrames {
     fn for_keys(
         &mut self,
         profile: &mut Profile,
-        sample: &Sample,
+        sample: SampleRef<'_>,
         keys: &[String],
     ) -> (Vec<u32>, bool) {
         let mut matched = false;
         let mut locations = Vec::with_capacity(keys.len());
         for key in keys.iter().rev() {
-            let values = label_values(&sample.labels, key);
+            let values = label_values(sample.labels, key);
             matched |= !values.is_empty();
             locations.push(self.location(profile, values.join(","), key));
         }

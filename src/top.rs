@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use crate::fold::{select_sample_type, FoldError, FoldOptions, LocationFrames};
-use crate::profile::{LabelValue, Line, Location, Profile, Sample, ValueType};
+use crate::profile::{LabelValue, Line, Location, Profile, SampleRef, ValueType};
 use crate::tree::{FastMap, FrameId};
 use crate::units;
 
@@ -627,13 +627,13 @@ impl<'a> Pass<'a> {
 
     /// Whether `sample` counts for the sample type at `index`: pprof skips
     /// samples with neither a value nor (for a mean) an event count.
-    fn counts(&self, sample: &Sample, index: usize) -> bool {
+    fn counts(&self, sample: SampleRef<'_>, index: usize) -> bool {
         let value = |index: usize| sample.values.get(index).copied().unwrap_or(0);
         value(index) != 0 || (self.tables.mean && value(0) != 0)
     }
 
     /// `sample`'s frames, root first: (table node, inlined into its caller).
-    fn frames<'s>(&'s self, sample: &'s Sample) -> impl Iterator<Item = (usize, bool)> + 's {
+    fn frames<'s>(&'s self, sample: SampleRef<'s>) -> impl Iterator<Item = (usize, bool)> + 's {
         sample.locations.iter().rev().flat_map(|&location| {
             self.tables
                 .frames
@@ -964,7 +964,8 @@ mod tests {
                 sample(vec![3], vec![4, 40]),
                 sample(vec![4, 3], vec![1, 8]),
                 sample(vec![], vec![1, -12]),
-            ],
+            ]
+            .into(),
             ..Profile::default()
         }
     }
@@ -1014,7 +1015,7 @@ mod tests {
     #[test]
     fn ties_sort_by_name() {
         let mut profile = profile();
-        profile.samples = vec![sample(vec![1], vec![1, 5]), sample(vec![2], vec![1, 5])];
+        profile.samples = vec![sample(vec![1], vec![1, 5]), sample(vec![2], vec![1, 5])].into();
         let top = top_with(&profile, &FoldOptions::default(), &everything(false)).unwrap();
         let names: Vec<&str> = top.rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["leaf", "rec"]);

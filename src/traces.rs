@@ -177,9 +177,9 @@ enum Grouped {
 }
 
 /// A sample's labels by key, values in order, as pprof keeps them.
-fn grouped_labels(sample: &crate::profile::Sample) -> Vec<(String, Grouped)> {
+fn grouped_labels(sample: crate::profile::SampleRef<'_>) -> Vec<(String, Grouped)> {
     let mut out: Vec<(String, Grouped)> = Vec::new();
-    for label in &sample.labels {
+    for label in sample.labels {
         let key = label.key.to_string();
         match &label.value {
             LabelValue::Str(value) => {

@@ -339,6 +339,13 @@ impl CallTree {
         let _ = self.ending.try_reserve(nodes / 64 + 1);
     }
 
+    /// Makes room for `endings` more nodes where samples end, so that the
+    /// map of their values is not rebuilt as it grows: a deep profile has
+    /// millions.
+    pub fn reserve_endings(&mut self, endings: usize) {
+        let _ = self.slot_of.try_reserve(endings);
+    }
+
     /// Gives back the room kept for growing the values. (The nodes keep
     /// theirs: shrinking them would copy them, and room never used is
     /// never touched.)

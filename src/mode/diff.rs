@@ -141,20 +141,21 @@ fn print_top(config: &Config, request: crate::TopRequest) -> Result<(), Error> {
 fn mark_as_base(profile: &mut Profile) {
     let key: std::sync::Arc<str> = "pprof::base".into();
     let value: std::sync::Arc<str> = "true".into();
-    for sample in &mut profile.samples {
+    profile.samples.edit(|sample| {
         sample.labels.push(profile::Label {
             key: key.clone(),
             value: profile::LabelValue::Str(value.clone()),
         });
-    }
+        true
+    });
 }
 
 fn negated(profile: &Profile) -> Profile {
     let mut negated = profile.clone();
-    for sample in &mut negated.samples {
-        for value in &mut sample.values {
+    negated.samples.for_each_values_mut(|values| {
+        for value in values {
             *value = value.saturating_neg();
         }
-    }
+    });
     negated
 }

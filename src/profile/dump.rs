@@ -32,7 +32,9 @@
 
 use std::collections::HashMap;
 
-use super::{DecodeError, Function, Label, LabelValue, Line, Location, Profile, Sample, ValueType};
+use super::{
+    DecodeError, Function, Label, LabelValue, Line, Location, Profile, Sample, SampleRef, ValueType,
+};
 
 /// What reading a dump may change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,7 +54,7 @@ pub const STATE_LABEL: &str = "state";
 /// `seconds` (the dump says whole minutes, rounded down). `false` when the
 /// profile is no goroutine dump.
 pub fn keep_waited(profile: &mut Profile, seconds: u64) -> bool {
-    let minutes = |sample: &Sample| {
+    let minutes = |sample: SampleRef<'_>| {
         sample.labels.iter().find_map(|label| match &label.value {
             LabelValue::Num { value, .. } if &*label.key == WAIT_LABEL => Some(*value),
             _ => None,
@@ -367,7 +369,7 @@ impl Builder {
         }
         let key = (stack, g.state, g.minutes);
         match self.samples.get(&key) {
-            Some(&index) => self.profile.samples[index].values[0] += 1,
+            Some(&index) => self.profile.samples.values_mut(index)[0] += 1,
             None => {
                 let labels = vec![
                     Label {

@@ -67,7 +67,7 @@ fn to_message(p: &Profile) -> pb::Profile {
         .iter()
         .map(|sample| pb::Sample {
             location_id: sample.locations.iter().map(|&l| id(l as usize)).collect(),
-            value: sample.values.clone(),
+            value: sample.values.to_vec(),
             label: sample
                 .labels
                 .iter()

@@ -1327,11 +1327,11 @@ mod tests {
         );
         assert_eq!(p.period_type.as_ref().unwrap().name, "space");
         // The example from FORMATS.md: 524288 in-use bytes at rate 524288.
-        assert_eq!(p.samples[0].values[3], 829411);
-        assert_eq!(p.samples[0].values[2], 1);
-        assert_eq!(&*p.samples[0].labels[0].key, "bytes");
+        assert_eq!(p.samples.at(0).values[3], 829411);
+        assert_eq!(p.samples.at(0).values[2], 1);
+        assert_eq!(&*p.samples.at(0).labels[0].key, "bytes");
         assert_eq!(
-            p.samples[0].labels[0].value,
+            p.samples.at(0).labels[0].value,
             LabelValue::Num {
                 value: 524288,
                 unit: None
@@ -1358,11 +1358,11 @@ mod tests {
         ] {
             let p = decode(&format!("{header}\n1: 2 [1: 2] @ 0x1\n")).unwrap();
             assert_eq!(types(&p), ["objects/count", "space/bytes"]);
-            assert_eq!(p.samples[0].values, [1, 2]);
+            assert_eq!(p.samples.at(0).values, [1, 2]);
         }
         let growth = decode("heap profile: 1: 2 [3: 4] @ growthz\n5: 0 [0: 0] @ 0x1\n").unwrap();
         assert_eq!(
-            (growth.period, growth.samples[0].values.clone()),
+            (growth.period, growth.samples.at(0).values.to_vec()),
             (1, vec![5, 0])
         );
         assert!(error_of("heap profile: 1: 2 [3: 4] @ heapx/2\n")
@@ -1386,10 +1386,10 @@ mod tests {
         let want = |n: i64, b: i64| ((n as f64 * scale) as i64, (b as f64 * scale) as i64);
         let (an, ab) = want(10, 320);
         let (n, b) = want(2, 64);
-        assert_eq!(p.samples[0].values, [an, ab, n, b]);
-        assert_eq!(p.samples[1].values, [0, 0, 0, 0]);
+        assert_eq!(p.samples.at(0).values, [an, ab, n, b]);
+        assert_eq!(p.samples.at(1).values, [0, 0, 0, 0]);
         let (n, b) = want(-1, -32);
-        assert_eq!(&p.samples[2].values[2..], [n, b]);
+        assert_eq!(&p.samples.at(2).values[2..], [n, b]);
         assert!(
             error_of("heap profile: 1: 1 [2: 2] @ heap/8192\n0: 5 [0: 0] @ 0x1\n")
                 .contains("line 2: inuse count is 0 but inuse bytes is 5")
@@ -1405,19 +1405,19 @@ mod tests {
         .unwrap();
         assert_eq!(types(&p), ["contentions/count", "delay/nanoseconds"]);
         assert_eq!(p.period, 5);
-        assert_eq!(p.samples[0].values, [15, 2500]);
-        assert_eq!(p.samples[1].values, [5, 17]);
-        assert_eq!(p.samples[1].locations, [0]);
+        assert_eq!(p.samples.at(0).values, [15, 2500]);
+        assert_eq!(p.samples.at(1).values, [5, 17]);
+        assert_eq!(p.samples.at(1).locations, [0]);
         // Block profiles have no sampling period: 1; no rate: cycles stay.
         let p = decode("--- contention:\n10 2 @ 0x1\n").unwrap();
-        assert_eq!(p.samples[0].values, [2, 10]);
+        assert_eq!(p.samples.at(0).values, [2, 10]);
         let p = decode("--- contention:\ncycles/second=0x3b9aca00\nms since reset=7\n10 2 @\n")
             .unwrap();
         assert_eq!(
-            (p.samples[0].values.clone(), p.duration_nanos),
+            (p.samples.at(0).values.to_vec(), p.duration_nanos),
             (vec![2, 10], 7_000_000)
         );
-        assert!(p.samples[0].locations.is_empty());
+        assert!(p.samples.at(0).locations.is_empty());
         assert!(error_of("--- mutex:\nbogus=1\n").contains("line 2: unknown attribute `bogus`"));
         assert!(error_of("--- mutex:\ncycles/second=12ab\n").contains("line 2: cycles/second"));
         assert!(
@@ -1431,17 +1431,17 @@ mod tests {
         assert_eq!(types(&p), ["goroutine/count"]);
         assert_eq!(p.period, 1);
         assert_eq!(p.samples.len(), 2);
-        assert_eq!(p.samples[1].locations.len(), 0);
+        assert_eq!(p.samples.at(1).locations.len(), 0);
         assert_eq!(p.drop_frames.as_deref(), Some(CPU_DROP_FRAMES));
         // Go pads threadcreate stacks with 0x0: one location at 0xffff…ffff.
         let p = decode("threadcreate profile: total 5\n5 @ 0x0 0x0 0x0\n#\t0x0\n\n").unwrap();
         assert_eq!(p.locations.len(), 1);
         assert_eq!(p.locations[0].address, u64::MAX);
         assert!(p.locations[0].lines.is_empty());
-        assert_eq!(p.samples[0].locations, [0, 0, 0]);
+        assert_eq!(p.samples.at(0).locations, [0, 0, 0]);
         // pprof's base-0 count: a leading zero means octal.
         let p = decode("goroutine profile: total 8\n010 @ 0x1\n").unwrap();
-        assert_eq!(p.samples[0].values, [8]);
+        assert_eq!(p.samples.at(0).values, [8]);
         // Address 1 → location 0, which has no mapping (as in pprof).
         assert_eq!(p.locations[0].mapping, None);
         assert!(p.mappings.is_empty());
@@ -1587,7 +1587,7 @@ mod tests {
         }
         text.push('\n');
         let p = decode(&text).unwrap();
-        assert_eq!(p.samples[0].locations.len(), 1_000_000);
+        assert_eq!(p.samples.at(0).locations.len(), 1_000_000);
         assert_eq!(p.locations.len(), 1000);
         let mut text = String::from("goroutine profile: total 1\n1 @");
         text.push_str(&" 0x21".repeat(1_000_000));
@@ -1639,7 +1639,7 @@ mod tests {
         assert_eq!(p.functions[0].filename, "m\u{fffd}.go");
         // A truncated file: the last row loses addresses, the comment stays a comment.
         let p = decode("goroutine profile: total 1\n1 @ 0x21 0x3\n#\t0x2").unwrap();
-        assert_eq!(p.samples[0].locations.len(), 2);
+        assert_eq!(p.samples.at(0).locations.len(), 2);
     }
 
     #[test]

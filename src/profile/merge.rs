@@ -84,14 +84,14 @@ impl Merger {
             .map(|l| self.location(merged, l, &functions, &mappings))
             .collect();
         for sample in &profile.samples {
-            let mut sample = sample.clone();
+            let mut sample = sample.to_owned();
             for location in &mut sample.locations {
                 *location = location_index(locations[*location as usize]);
             }
             let key = (sample.locations.clone(), sample.labels.clone());
             match self.samples.get(&key) {
                 Some(&at) => {
-                    let values = &mut merged.samples[at].values;
+                    let values = merged.samples.values_mut(at);
                     for (sum, value) in values.iter_mut().zip(&sample.values) {
                         *sum = sum.saturating_add(*value);
                     }

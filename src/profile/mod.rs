@@ -14,13 +14,15 @@ mod legacy;
 mod merge;
 mod proto;
 mod prune;
+mod samples;
 
 pub use dump::DumpOptions;
 pub use encode::encode_gzip;
 pub use legacy::{memstats, memstats_summary, parse_memstats, MemStats};
 pub use merge::{merge, MergeError};
-pub use proto::{decode, decode_with, DecodeError, DEFAULT_MAX_SIZE};
+pub use proto::{decode, decode_with, gunzip_from, is_gzip, DecodeError, DEFAULT_MAX_SIZE};
 pub use prune::{pruned, remove_uninteresting, simplify_func, FrameRegexError};
+pub use samples::{SampleRef, Samples};
 
 /// What one column of sample values measures, e.g. `alloc_space` in `bytes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub struct Profile {
     pub sample_types: Vec<ValueType>,
     /// The sample type the profile asks viewers to show first, if it says.
     pub default_sample_type: Option<String>,
-    pub samples: Vec<Sample>,
+    pub samples: Samples,
     pub locations: Vec<Location>,
     pub functions: Vec<Function>,
     pub mappings: Vec<Mapping>,
@@ -65,8 +67,9 @@ pub struct Profile {
     pub every_address: bool,
 }
 
-/// One stack with one value per sample type.
-#[derive(Debug, Clone, Default)]
+/// One stack with one value per sample type, owned: what decoders and
+/// edits hand to [`Samples`], which stores it flat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sample {
     /// Indices into [`Profile::locations`], leaf first. (32 bits: a deep
     /// heap profile holds tens of millions of them, and

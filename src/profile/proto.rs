@@ -12,7 +12,8 @@ use std::sync::Arc;
 use flate2::read::MultiGzDecoder;
 use prost::Message;
 
-use super::{Function, Label, LabelValue, Line, Location, Mapping, Profile, Sample, ValueType};
+use super::samples::{LabelSets, Parts};
+use super::{Function, Label, LabelValue, Line, Location, Mapping, Profile, Samples, ValueType};
 use crate::tree::FastMap;
 
 #[allow(clippy::all, missing_docs)]
@@ -96,9 +97,10 @@ pub fn decode_with(
     Ok(profile)
 }
 
-/// What a decoded sample costs at least: its record and two small
-/// allocations (stack and values).
-const SAMPLE_COST: u64 = std::mem::size_of::<Sample>() as u64 + 32;
+/// What a sample costs at least, stack aside: where its stack ends and
+/// its label set (12 bytes), its place on the wire while it is read (16),
+/// a value (8), and its place in the sort that folds it (32).
+const SAMPLE_COST: u64 = 68;
 
 /// How many samples a profile of `size` bytes may hold. A sample can be 4
 /// bytes on the wire and costs about a hundred once decoded, so 200
@@ -163,31 +165,49 @@ pub(super) fn decompress(bytes: &[u8], max_size: u64) -> Result<Cow<'_, [u8]>, D
     }
 }
 
-/// What `bytes` will probably gunzip to: the size gzip's trailer records
-/// (of the last member, modulo 2³²), believed only as far as deflate can
-/// expand (about 1032:1) and `max_size` allows.
-fn gunzipped_size_hint(bytes: &[u8], max_size: u64) -> usize {
-    let Some(trailer) = bytes.last_chunk::<4>() else {
+/// What `size` bytes of gzip will probably gunzip to: the size gzip's
+/// `trailer` records (of the last member, modulo 2³²), believed only as
+/// far as deflate can expand (about 1032:1) and `max_size` allows.
+fn gunzipped_size_hint(trailer: Option<[u8; 4]>, size: u64, max_size: u64) -> usize {
+    let Some(trailer) = trailer else {
         return 0;
     };
-    let recorded = u64::from(u32::from_le_bytes(*trailer));
-    let possible = (bytes.len() as u64).saturating_mul(1032);
+    let recorded = u64::from(u32::from_le_bytes(trailer));
+    let possible = size.saturating_mul(1032);
     let hint = recorded.min(possible).min(max_size.saturating_add(1));
     usize::try_from(hint).unwrap_or(0)
 }
 
 /// Decompresses every gzip member (Go's reader accepts concatenated members).
 fn gunzip(bytes: &[u8], max_size: u64) -> Result<Vec<u8>, DecodeError> {
+    let trailer = bytes.last_chunk::<4>().copied();
+    gunzip_from(bytes, trailer, bytes.len() as u64, max_size)
+}
+
+/// [`gunzip`] from a stream of `size` bytes whose last four are `trailer`
+/// (for the size hint): a profile file is decompressed as it is read,
+/// never held whole.
+pub fn gunzip_from(
+    compressed: impl Read,
+    trailer: Option<[u8; 4]>,
+    size: u64,
+    max_size: u64,
+) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::new();
     // Room for the whole output up front: grown by doubling, a large
     // profile would be copied into fresh memory again and again.
-    let _ = out.try_reserve(gunzipped_size_hint(bytes, max_size));
-    let mut reader = MultiGzDecoder::new(bytes).take(max_size + 1);
+    let _ = out.try_reserve(gunzipped_size_hint(trailer, size, max_size));
+    let mut reader = MultiGzDecoder::new(compressed).take(max_size + 1);
     reader.read_to_end(&mut out).map_err(DecodeError::Gzip)?;
     if out.len() as u64 > max_size {
         return Err(DecodeError::TooLarge { limit: max_size });
     }
     Ok(out)
+}
+
+/// Whether `bytes` start as gzip data does.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&GZIP_MAGIC)
 }
 
 /// Recognises text that is clearly not a protobuf (nor a legacy text
@@ -303,7 +323,7 @@ fn walk_fields(
 
 #[inline]
 fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
-    // Most varints in a profile (ids, small values) take one or two bytes.
+    // Most varints in a profile (ids, small values) take one to three bytes.
     if let Some(&first) = data.get(*pos) {
         if first < 0x80 {
             *pos += 1;
@@ -313,6 +333,14 @@ fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, DecodeError> {
             if second < 0x80 {
                 *pos += 2;
                 return Ok(u64::from(first & 0x7f) | u64::from(second) << 7);
+            }
+            // Location ids of a large profile pass 16,383.
+            if let Some(&third) = data.get(*pos + 2) {
+                if third < 0x80 {
+                    *pos += 3;
+                    let low = u64::from(first & 0x7f) | u64::from(second & 0x7f) << 7;
+                    return Ok(low | u64::from(third) << 14);
+                }
             }
         }
     }
@@ -436,138 +464,245 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    /// Every sample; a large profile's samples are read on two threads,
-    /// each filling its half of the list in place.
+    /// Every sample, straight from the wire into flat lists
+    /// ([`Samples`]). A first pass counts each sample's locations, so that
+    /// every list is made once, at its size; a large profile's samples are
+    /// then read on two threads, each filling its half of the lists in place.
     fn samples(
         &self,
         data: &[u8],
-        samples: &[Range<usize>],
-        value_count: usize,
-    ) -> Result<Vec<Sample>, DecodeError> {
+        ranges: &[Range<usize>],
+        width: usize,
+    ) -> Result<Samples, DecodeError> {
         const WORTH_A_THREAD: usize = 50_000;
-        let mut all: Vec<Sample> = Vec::new();
-        all.resize_with(samples.len(), Sample::default);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if samples.len() < WORTH_A_THREAD || cores < 2 {
-            self.sample_run(data, samples, 0, value_count, &mut all)?;
-            return Ok(all);
-        }
-        let middle = samples.len() / 2;
-        let (first, second) = all.split_at_mut(middle);
-        let (first, second) = std::thread::scope(|scope| {
-            let second = scope
-                .spawn(|| self.sample_run(data, &samples[middle..], middle, value_count, second));
-            let first = self.sample_run(data, &samples[..middle], 0, value_count, first);
-            (first, second.join().expect("a sample reader panicked"))
-        });
+        let parallel = ranges.len() >= WORTH_A_THREAD && cores >= 2;
+        let middle = if parallel {
+            ranges.len() / 2
+        } else {
+            ranges.len()
+        };
+        let (first_ranges, second_ranges) = ranges.split_at(middle);
+
+        let mut stack_ends = vec![0usize; ranges.len()];
+        let (first_counts, second_counts) = stack_ends.split_at_mut(middle);
+        let (first, second) = on_halves(
+            parallel,
+            || count_locations(data, first_ranges, first_counts),
+            || count_locations(data, second_ranges, second_counts),
+        );
         first?;
         second?;
-        Ok(all)
+        let mut total = 0usize;
+        for end in &mut stack_ends {
+            total += *end;
+            *end = total;
+        }
+
+        let mut stacks = vec![0u32; total];
+        let mut values = vec![0i64; ranges.len().saturating_mul(width)];
+        let mut label_set = vec![0u32; ranges.len()];
+        let split = middle.checked_sub(1).map_or(0, |last| stack_ends[last]);
+        let (first_stacks, second_stacks) = stacks.split_at_mut(split);
+        let (first_values, second_values) = values.split_at_mut(middle * width);
+        let (first_sets, second_sets) = label_set.split_at_mut(middle);
+        let first = SampleSlots {
+            first: 0,
+            base: 0,
+            stack_ends: &stack_ends[..middle],
+            stacks: first_stacks,
+            values: first_values,
+            label_set: first_sets,
+        };
+        let second = SampleSlots {
+            first: middle,
+            base: split,
+            stack_ends: &stack_ends[middle..],
+            stacks: second_stacks,
+            values: second_values,
+            label_set: second_sets,
+        };
+        let (first, second) = on_halves(
+            parallel,
+            || self.fill(data, first_ranges, first, width),
+            || self.fill(data, second_ranges, second, width),
+        );
+        let mut label_sets = first?;
+        let later_sets = second?;
+        // The second half numbered its label sets from 1 too.
+        let offset = u32::try_from(label_sets.len()).unwrap_or(u32::MAX);
+        for id in label_set[middle..].iter_mut().filter(|id| **id != 0) {
+            *id = id.saturating_add(offset);
+        }
+        label_sets.extend(later_sets);
+        Ok(Samples::from_parts(Parts {
+            width,
+            stack_ends,
+            stacks,
+            values,
+            label_set,
+            label_sets,
+        }))
     }
 
-    /// Reads the samples at `ranges` into `out`, one each; the first is
-    /// sample number `first`.
-    fn sample_run(
+    /// Reads the samples at `ranges` into `slots`; returns the label sets
+    /// their ids stand for.
+    fn fill(
         &self,
         data: &[u8],
         ranges: &[Range<usize>],
-        first: usize,
-        value_count: usize,
-        out: &mut [Sample],
-    ) -> Result<(), DecodeError> {
-        let mut labels = Vec::new();
-        for (n, (range, slot)) in ranges.iter().zip(out).enumerate() {
-            let sample = self.sample(&data[range.clone()], &mut labels)?;
-            if sample.values.len() != value_count {
-                return Err(invalid(format!(
-                    "sample {} has {} values but the profile has {value_count} sample types",
-                    first + n,
-                    sample.values.len()
-                )));
-            }
-            *slot = sample;
+        slots: SampleSlots<'_>,
+        width: usize,
+    ) -> Result<Vec<Arc<[Label]>>, DecodeError> {
+        let mut sets = LabelSets::default();
+        // A label message seen before names the same set: Go gives every
+        // heap sample one `bytes` label, of a few hundred sizes.
+        let mut known: FastMap<&[u8], u32> = FastMap::default();
+        let mut messages: Vec<&[u8]> = Vec::new();
+        let mut labels: Vec<Label> = Vec::new();
+        let mut at = 0usize;
+        for (n, range) in ranges.iter().enumerate() {
+            let number = slots.first + n;
+            let end = slots.stack_ends[n] - slots.base;
+            let stack = slots
+                .stacks
+                .get_mut(at..end)
+                .ok_or_else(|| malformed_locations(number))?;
+            let values = &mut slots.values[n * width..(n + 1) * width];
+            messages.clear();
+            self.sample(&data[range.clone()], number, stack, values, &mut messages)?;
+            at = end;
+            slots.label_set[n] = match messages[..] {
+                [] => 0,
+                [one] => match known.get(one) {
+                    Some(&id) => id,
+                    None => {
+                        let id = sets.intern(&[self.label(one)?]);
+                        known.insert(one, id);
+                        id
+                    }
+                },
+                _ => {
+                    labels.clear();
+                    for message in &messages {
+                        labels.push(self.label(message)?);
+                    }
+                    sets.intern(&labels)
+                }
+            };
         }
-        Ok(())
+        Ok(sets.into_sets())
     }
 
     /// One `Sample` message, read from the wire: location ids (packed or
-    /// not) become location positions as they are read. Labels gather in
-    /// `labels` first, so that the sample's own list is allocated once, at
-    /// its exact size.
-    fn sample(&self, bytes: &[u8], labels: &mut Vec<Label>) -> Result<Sample, DecodeError> {
+    /// not) become location positions in `stack`, which the counting pass
+    /// made exactly as long; the values go to `values`, one per sample
+    /// type; the label messages are gathered in `labels`.
+    fn sample<'d>(
+        &self,
+        bytes: &'d [u8],
+        number: usize,
+        stack: &mut [u32],
+        values: &mut [i64],
+        labels: &mut Vec<&'d [u8]>,
+    ) -> Result<(), DecodeError> {
         const LOCATION_ID: u64 = 1;
         const VALUE: u64 = 2;
         const LABEL: u64 = 3;
-        let mut sample = Sample::default();
-        labels.clear();
+        let mut locations = 0;
+        let mut value_count = 0;
         let mut pos = 0;
+        let mut push_value = |value: i64, count: &mut usize| {
+            if let Some(slot) = values.get_mut(*count) {
+                *slot = value;
+            }
+            *count += 1;
+        };
         while pos < bytes.len() {
             let key = read_varint(bytes, &mut pos)?;
             let (field, wire_type) = (key >> 3, key & 7);
             match (field, wire_type) {
                 (LOCATION_ID, 2) => {
                     let packed = length_delimited(bytes, &mut pos)?;
-                    self.packed_locations(packed, &mut sample.locations)?;
+                    let room = stack
+                        .get_mut(locations..)
+                        .ok_or_else(|| malformed_locations(number))?;
+                    locations += self
+                        .packed_locations(packed, room)
+                        .ok_or_else(|| malformed_locations(number))??;
                 }
                 (LOCATION_ID, 0) => {
                     let id = read_varint(bytes, &mut pos)?;
-                    sample.locations.push(self.location(id)?);
+                    let slot = stack
+                        .get_mut(locations)
+                        .ok_or_else(|| malformed_locations(number))?;
+                    *slot = self.location(id)?;
+                    locations += 1;
                 }
                 (VALUE, 2) => {
                     let packed = length_delimited(bytes, &mut pos)?;
-                    sample.values.reserve_exact(varint_count(packed));
                     let mut at = 0;
                     while at < packed.len() {
                         // int64 travels as the varint of its two's complement.
-                        sample.values.push(read_varint(packed, &mut at)? as i64);
+                        push_value(read_varint(packed, &mut at)? as i64, &mut value_count);
                     }
                 }
-                (VALUE, 0) => sample.values.push(read_varint(bytes, &mut pos)? as i64),
-                (LABEL, 2) => {
-                    let message = length_delimited(bytes, &mut pos)?;
-                    let label = pb::Label::decode(message)
-                        .map_err(|e| DecodeError::Protobuf(e.to_string()))?;
-                    labels.push(self.label(&label)?);
-                }
+                (VALUE, 0) => push_value(read_varint(bytes, &mut pos)? as i64, &mut value_count),
+                (LABEL, 2) => labels.push(length_delimited(bytes, &mut pos)?),
                 (_, wire_type) => pos = skip_field(bytes, pos, wire_type)?,
             }
         }
-        // Exactly as long as needed (taking `labels` would keep its room).
-        sample.labels = Vec::with_capacity(labels.len());
-        sample.labels.append(labels);
-        Ok(sample)
-    }
-
-    /// A sample's packed location ids, as location positions. The hot
-    /// loop of decoding: tens of millions of ids in a deep heap profile.
-    fn packed_locations(&self, packed: &[u8], out: &mut Vec<u32>) -> Result<(), DecodeError> {
-        out.reserve_exact(varint_count(packed));
-        let mut at = 0;
-        match &self.location_ids {
-            IdMap::Dense(table) => {
-                while at < packed.len() {
-                    let id = read_varint(packed, &mut at)?;
-                    match usize::try_from(id).ok().and_then(|id| table.get(id)) {
-                        Some(&position) if position != u32::MAX => out.push(position),
-                        _ => return Err(missing_id(id, "sample", "location")),
-                    }
-                }
-            }
-            IdMap::Sparse(_) => {
-                while at < packed.len() {
-                    let id = read_varint(packed, &mut at)?;
-                    out.push(self.location(id)?);
-                }
-            }
+        if value_count != values.len() {
+            return Err(invalid(format!(
+                "sample {number} has {value_count} values but the profile has {} sample types",
+                values.len()
+            )));
+        }
+        if locations != stack.len() {
+            return Err(malformed_locations(number));
         }
         Ok(())
+    }
+
+    /// A sample's packed location ids, as location positions, written to
+    /// the front of `out`; how many. `None` if they do not fit. The hot
+    /// loop of decoding: tens of millions of ids in a deep heap profile.
+    fn packed_locations(
+        &self,
+        packed: &[u8],
+        out: &mut [u32],
+    ) -> Option<Result<usize, DecodeError>> {
+        let mut at = 0;
+        let mut count = 0;
+        while at < packed.len() {
+            let id = match read_varint(packed, &mut at) {
+                Ok(id) => id,
+                Err(e) => return Some(Err(e)),
+            };
+            let position = match &self.location_ids {
+                IdMap::Dense(table) => {
+                    match usize::try_from(id).ok().and_then(|id| table.get(id)) {
+                        Some(&position) if position != u32::MAX => position,
+                        _ => return Some(Err(missing_id(id, "sample", "location"))),
+                    }
+                }
+                IdMap::Sparse(_) => match self.location(id) {
+                    Ok(position) => position,
+                    Err(e) => return Some(Err(e)),
+                },
+            };
+            *out.get_mut(count)? = position;
+            count += 1;
+        }
+        Some(Ok(count))
     }
 
     fn location(&self, id: u64) -> Result<u32, DecodeError> {
         lookup(&self.location_ids, id, "sample", "location").map(super::location_index)
     }
 
-    fn label(&self, l: &pb::Label) -> Result<Label, DecodeError> {
+    fn label(&self, message: &[u8]) -> Result<Label, DecodeError> {
+        let l = pb::Label::decode(message).map_err(|e| DecodeError::Protobuf(e.to_string()))?;
         let key = self.shared_string(l.key, "label key")?.clone();
         let value = if l.str != 0 {
             LabelValue::Str(self.shared_string(l.str, "label value")?.clone())
@@ -750,4 +885,64 @@ fn invalid(reason: impl Into<String>) -> DecodeError {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
+}
+
+#[cold]
+fn malformed_locations(number: usize) -> DecodeError {
+    invalid(format!("sample {number} has malformed location ids"))
+}
+
+/// Where one run of samples goes in the flat lists: sample `first` on,
+/// whose stacks start at `base` in the whole list of stacks.
+struct SampleSlots<'a> {
+    first: usize,
+    base: usize,
+    /// Where each of these samples' stacks ends in the whole list.
+    stack_ends: &'a [usize],
+    stacks: &'a mut [u32],
+    values: &'a mut [i64],
+    label_set: &'a mut [u32],
+}
+
+/// Runs `first` and `second`, on two threads when `parallel`.
+fn on_halves<A: Send, B: Send>(
+    parallel: bool,
+    first: impl FnOnce() -> A + Send,
+    second: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if !parallel {
+        return (first(), second());
+    }
+    std::thread::scope(|scope| {
+        let later = scope.spawn(second);
+        let first = first();
+        (first, later.join().expect("a sample reader panicked"))
+    })
+}
+
+/// Counts each sample's location ids into `counts`, so that the lists
+/// can be made at their size before anything is read into them.
+fn count_locations(
+    data: &[u8],
+    ranges: &[Range<usize>],
+    counts: &mut [usize],
+) -> Result<(), DecodeError> {
+    const LOCATION_ID: u64 = 1;
+    for (range, count) in ranges.iter().zip(counts) {
+        let bytes = &data[range.clone()];
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let key = read_varint(bytes, &mut pos)?;
+            let (field, wire_type) = (key >> 3, key & 7);
+            match (field, wire_type) {
+                (LOCATION_ID, 2) => *count += varint_count(length_delimited(bytes, &mut pos)?),
+                (LOCATION_ID, 0) => {
+                    read_varint(bytes, &mut pos)?;
+                    *count += 1;
+                }
+                (_, wire_type) => pos = skip_field(bytes, pos, wire_type)?,
+            }
+        }
+    }
+    Ok(())
 }

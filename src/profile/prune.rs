@@ -132,7 +132,10 @@ pub fn prune(profile: &mut Profile, drop: &Regex, keep: Option<&Regex>) {
             }
         });
     }
-    for sample in &mut profile.samples {
+    if marks.iter().all(|mark| matches!(mark, Mark::Keep { .. })) {
+        return;
+    }
+    profile.samples.edit(|sample| {
         let mut found_user = false;
         // Locations are leaf first; scan from the root.
         for i in (0..sample.locations.len()).rev() {
@@ -149,7 +152,8 @@ pub fn prune(profile: &mut Profile, drop: &Regex, keep: Option<&Regex>) {
                 }
             }
         }
-    }
+        true
+    });
 }
 
 /// pprof's `simplifyFunc`: drops a leading `.` (PPC64 ELFv1 symbols) and

@@ -111,7 +111,7 @@ fn root_addresses(profile: &Profile) -> Vec<u64> {
     let roots: BTreeSet<u64> = profile
         .samples
         .iter()
-        .filter_map(|s| Some(s.locations[profile.root_position(&s.locations)?]))
+        .filter_map(|s| Some(s.locations[profile.root_position(s.locations)?]))
         .map(|l| profile.locations[l as usize].address)
         .collect();
     roots.into_iter().collect()
@@ -284,7 +284,7 @@ pub fn unnamed_addresses(profile: &Profile) -> Vec<u64> {
     // `runtime::settle` or by a profile that lists more than it uses.
     let mut used = vec![false; profile.locations.len()];
     for sample in &profile.samples {
-        for &location in &sample.locations {
+        for &location in sample.locations {
             used[location as usize] = true;
         }
     }
@@ -366,7 +366,8 @@ mod tests {
             samples: vec![crate::profile::Sample {
                 locations: vec![0, 1, 2],
                 ..Default::default()
-            }],
+            }]
+            .into(),
             ..Profile::default()
         };
         assert_eq!(unnamed_addresses(&profile), vec![0x20]);

@@ -193,8 +193,9 @@ pub(super) fn place(
     let mut variants: HashMap<(u32, Vec<u16>), Option<u32>> = HashMap::new();
     let mut placed: HashSet<u32> = HashSet::new();
     let mut samples = std::mem::take(&mut profile.samples);
-    for sample in &mut samples {
-        let mut rewritten = Vec::with_capacity(sample.locations.len());
+    let mut rewritten = Vec::new();
+    samples.edit(|sample| {
+        rewritten.clear();
         for (position, &location) in sample.locations.iter().enumerate() {
             let Some(chain) = chains.get(&(location as usize)) else {
                 rewritten.push(location);
@@ -234,8 +235,9 @@ pub(super) fn place(
             };
             rewritten.extend(target);
         }
-        sample.locations = rewritten;
-    }
+        std::mem::swap(&mut sample.locations, &mut rewritten);
+        true
+    });
     profile.samples = samples;
     // Locations no stack uses still get their whole chain.
     for (index, chain) in &chains {
@@ -343,7 +345,7 @@ pub fn settle(profile: &mut Profile, all_frames: bool) {
     let memory = is_memory(profile) && !all_frames;
     let mut stand_in = None;
     let mut samples = std::mem::take(&mut profile.samples);
-    for sample in &mut samples {
+    samples.edit(|sample| {
         let root = profile.root_position(&sample.locations);
         let stack = &mut sample.locations;
         if let Some(root) = root.filter(|&r| r > 0 && goexit[stack[r] as usize]) {
@@ -377,7 +379,8 @@ pub fn settle(profile: &mut Profile, all_frames: bool) {
                 *stack = settled;
             }
         }
-    }
+        true
+    });
     profile.samples = samples;
 }
 

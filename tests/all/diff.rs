@@ -74,11 +74,11 @@ fn pprof_spellings_of_base() {
 
 fn negated(profile: &Profile) -> Profile {
     let mut negated = profile.clone();
-    for sample in &mut negated.samples {
-        for value in &mut sample.values {
+    negated.samples.for_each_values_mut(|values| {
+        for value in values {
             *value = -*value;
         }
-    }
+    });
     negated
 }
 

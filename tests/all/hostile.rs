@@ -183,7 +183,10 @@ fn numbers_at_the_edges_are_refused_or_held_not_panicked_on() {
         name: "delay".into(),
         unit: "nanoseconds".into(),
     });
-    profile.samples[0].values.push(i64::MIN);
+    profile.samples.edit(|sample| {
+        sample.values.push(i64::MIN);
+        true
+    });
     let file = write(dir.path(), "mutex.pb.gz", &profile);
     for extra in ["-r", "-p"] {
         let output = torch_in(dir.path(), &["-q", "-mean_delay", extra, &file]);
@@ -223,9 +226,10 @@ fn names_cannot_break_the_svg_the_summary_or_the_terminal() {
         name: "a_b".into(),
         unit: "count".into(),
     });
-    for sample in &mut profile.samples {
+    profile.samples.edit(|sample| {
         sample.values.extend([3, 4]);
-    }
+        true
+    });
     let file = write(dir.path(), "evil.pb.gz", &profile);
 
     // The SVG stays well-formed XML.
@@ -442,7 +446,10 @@ fn a_tiny_profile_with_an_absurd_stack_is_refused_not_expanded() {
     let mut profile = crafted("samples", "count", &[(&[name.as_str()], 1)]);
     let line = profile.locations[0].lines[0];
     profile.locations[0].lines = vec![line; 1000];
-    profile.samples[0].locations = vec![0; 1000];
+    profile.samples.edit(|sample| {
+        sample.locations = vec![0; 1000];
+        true
+    });
     let file = write(dir.path(), "absurd.pb.gz", &profile);
     for mode in ["-r", "-p"] {
         let output = under_memory_limit(dir.path(), 2_000_000_000, &[mode, &file]);

@@ -509,7 +509,7 @@ fn all_frames_keeps_what_drop_frames_prunes() {
 fn occurrences(
     profile: &torch::profile::Profile,
     index: usize,
-) -> impl Iterator<Item = (&torch::profile::Sample, usize)> {
+) -> impl Iterator<Item = (torch::profile::SampleRef<'_>, usize)> {
     profile.samples.iter().filter_map(move |sample| {
         let at = sample.locations.iter().position(|&l| l as usize == index)?;
         Some((sample, at))

@@ -352,14 +352,18 @@ impl Walk<'_> {
         let order = &order[..];
         // A goroutine dump's samples say how long they waited; the tree
         // keeps the longest per stack, for the graph's tooltips.
-        let waited = profile.samples.get(0).is_some_and(|s| wait_of(s).is_some());
+        let samples = &profile.samples;
+        let waited = samples.get(0).is_some_and(|s| wait_of(s.labels).is_some());
         for (position, &index) in order.iter().enumerate() {
             // Samples are visited out of memory order: ask for the next
             // ones early, or each waits on two cache misses.
-            prefetch_sample(profile, order, position + 16, None);
-            prefetch_sample(profile, order, position + 8, Some(self.reverse));
-            let sample = profile.samples.at(index);
-            let locations = sample.locations;
+            if let Some(&ahead) = order.get(position + 16) {
+                samples.prefetch_entry(ahead);
+            }
+            if let Some(&ahead) = order.get(position + 8) {
+                samples.prefetch_stack(ahead, 0, !self.reverse);
+            }
+            let locations = samples.stack(index);
             let node = if locations.is_empty() {
                 tree.child(ROOT, self.no_stack)?
             } else {
@@ -388,38 +392,18 @@ impl Walk<'_> {
                 builder.node
             };
             previous = locations;
-            if let Some(minutes) = wait_of(sample).filter(|_| waited) {
+            if let Some(minutes) = waited.then(|| wait_of(samples.labels_of(index))).flatten() {
                 tree.raise(node, minutes);
             }
             let slot = tree.slot(node);
+            let values = samples.values_of(index);
             for &(sample_type, column) in columns {
-                let value = sample.values.get(sample_type).copied().unwrap_or(0);
+                let value = values.get(sample_type).copied().unwrap_or(0);
                 tree.add_at(slot, column, value);
             }
         }
         Ok(())
     }
-}
-
-/// Asks the processor to fetch the sample at `order[position]` into the
-/// cache: the sample itself, or (`Some(reverse)`) the root end of its
-/// stack, where the walk starts reading.
-#[inline]
-fn prefetch_sample(profile: &Profile, order: &[usize], position: usize, stack: Option<bool>) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(sample) = order.get(position).and_then(|&i| profile.samples.get(i)) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let (locations, values) = (sample.locations, sample.values);
-        let address: *const i8 = match stack {
-            Some(true) => locations.as_ptr().cast(),
-            Some(false) => locations.last().map_or(locations.as_ptr(), |l| l).cast(),
-            None => values.as_ptr().cast(),
-        };
-        // SAFETY: prefetching has no effect on memory and cannot fault.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(address) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (profile, order, position, stack);
 }
 
 /// Walks down a tree one frame at a time.
@@ -475,7 +459,11 @@ impl Stacks<'_> {
                 (true, false) => u64::from(stack[stack.len() - 1 - depth]) + 1,
             }
         };
-        sort_in_parallel(&mut order, |half| multikey_sort(half, &at), compare);
+        let ahead = |sample: usize, depth: usize, stack: bool| match stack {
+            true => samples.prefetch_stack(sample, depth, !reverse),
+            false => samples.prefetch_entry(sample),
+        };
+        sort_in_parallel(&mut order, |half| multikey_sort(half, &at, &ahead), compare);
         order
     }
 
@@ -538,7 +526,7 @@ fn sort_in_parallel<T: Copy + Send>(
 /// and kept beside it: reading it means two cache misses (the item's
 /// stack is somewhere in hundreds of megabytes), and a range is
 /// partitioned several times at the same position.
-fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
+fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64, ahead: &impl Ahead) {
     const SMALL: usize = 12;
     let mut keyed: Vec<(u64, usize)> = items.iter().map(|&item| (at(item, 0), item)).collect();
     // (start, end, depth): a range of `keyed` that agrees before `depth`,
@@ -556,9 +544,7 @@ fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
                 break;
             }
             depth += 1;
-            for (key, item) in part.iter_mut() {
-                *key = at(*item, depth);
-            }
+            refill(part, depth, at, ahead);
         }
         if part[0].0 == 0 && part.iter().all(|&(key, _)| key == 0) {
             // Every sequence ended here: all alike.
@@ -595,14 +581,37 @@ fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
         work.push((start + above, end, depth));
         // Items that ended here are all alike.
         if pivot != 0 {
-            for (key, item) in &mut part[below..above] {
-                *key = at(*item, depth + 1);
-            }
+            refill(&mut part[below..above], depth + 1, at, ahead);
             work.push((start + below, start + above, depth + 1));
         }
     }
     for (slot, (_, item)) in items.iter_mut().zip(keyed) {
         *slot = item;
+    }
+}
+
+/// Asks for an item's value at a depth to be fetched into the cache ahead
+/// of reading it: (item, depth, false) for what locates it, then (item,
+/// depth, true) for the value itself.
+trait Ahead: Fn(usize, usize, bool) {}
+impl<F: Fn(usize, usize, bool)> Ahead for F {}
+
+/// Sets each item's key to its value at `depth`. The items are scattered
+/// over memory: each is asked for some items ahead.
+fn refill(
+    part: &mut [(u64, usize)],
+    depth: usize,
+    at: &impl Fn(usize, usize) -> u64,
+    ahead: &impl Ahead,
+) {
+    for i in 0..part.len() {
+        if let Some(&(_, item)) = part.get(i + 16) {
+            ahead(item, depth, false);
+        }
+        if let Some(&(_, item)) = part.get(i + 8) {
+            ahead(item, depth, true);
+        }
+        part[i].0 = at(part[i].1, depth);
     }
 }
 
@@ -683,8 +692,8 @@ pub(crate) fn format_i64(buffer: &mut [u8; 20], value: i64) -> &[u8] {
 
 /// A value, or a mean per event truncated like pprof's integer division.
 /// The minutes a goroutine dump's sample waited, if it is one.
-fn wait_of(sample: crate::profile::SampleRef<'_>) -> Option<i64> {
-    sample.labels.iter().find_map(|label| match &label.value {
+fn wait_of(labels: &[crate::profile::Label]) -> Option<i64> {
+    labels.iter().find_map(|label| match &label.value {
         crate::profile::LabelValue::Num { value, .. }
             if &*label.key == crate::profile::dump::WAIT_LABEL =>
         {
@@ -1030,7 +1039,7 @@ mod tests {
                 .map_or(0, |&value| u64::from(value) + 1)
         };
         let mut order: Vec<usize> = (0..sequences.len()).collect();
-        multikey_sort(&mut order, &at);
+        multikey_sort(&mut order, &at, &|_, _, _| {});
         let sorted: Vec<&Vec<u32>> = order.iter().map(|&i| &sequences[i]).collect();
         let mut expected: Vec<&Vec<u32>> = sequences.iter().collect();
         expected.sort();

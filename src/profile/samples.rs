@@ -131,7 +131,7 @@ impl Samples {
         SampleRef {
             locations: self.stack(index),
             values: self.values_of(index),
-            labels: self.label_sets.get(self.label_set[index]),
+            labels: self.labels_of(index),
         }
     }
 
@@ -149,9 +149,47 @@ impl Samples {
         }
     }
 
+    /// Sample `index`'s values, one per sample type.
     #[inline]
-    fn values_of(&self, index: usize) -> &[i64] {
+    pub fn values_of(&self, index: usize) -> &[i64] {
         &self.values[index * self.width..(index + 1) * self.width]
+    }
+
+    /// Sample `index`'s labels.
+    #[inline]
+    pub fn labels_of(&self, index: usize) -> &[Label] {
+        self.label_sets.get(self.label_set[index])
+    }
+
+    /// Asks the processor to fetch where sample `index`'s stack ends and
+    /// its values into the cache, without waiting for them. Walks that
+    /// visit samples out of memory order (sorted by stack) ask a few
+    /// samples ahead; otherwise each sample costs cache misses in turn.
+    #[inline]
+    pub fn prefetch_entry(&self, index: usize) {
+        if index < self.len() {
+            prefetch(&self.stack_ends[index]);
+            if let Some(value) = self.values.get(index * self.width) {
+                prefetch(value);
+            }
+        }
+    }
+
+    /// [`prefetch_entry`](Self::prefetch_entry) for the stack itself: its
+    /// location `depth` from the root (`from_root`) or from the leaf. Call
+    /// after `prefetch_entry`, whose answer this reads.
+    #[inline]
+    pub fn prefetch_stack(&self, index: usize, depth: usize, from_root: bool) {
+        if index < self.len() {
+            let stack = self.stack(index);
+            let at = match from_root {
+                true => stack.len().checked_sub(depth + 1),
+                false => Some(depth).filter(|&d| d < stack.len()),
+            };
+            if let Some(location) = at.and_then(|at| stack.get(at)) {
+                prefetch(location);
+            }
+        }
     }
 
     /// Sample `index`'s values, to change in place.
@@ -353,6 +391,20 @@ impl Sample {
             labels: &self.labels,
         }
     }
+}
+
+/// Asks the processor to bring `value`'s cache line in.
+#[inline]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let address: *const i8 = (value as *const T).cast();
+        // SAFETY: prefetching has no effect on memory and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(address) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// The samples of [`Samples::iter`].

@@ -486,10 +486,13 @@ impl<'a> Resolver<'a> {
 
         let mut stack_ends = vec![0usize; ranges.len()];
         let (first_counts, second_counts) = stack_ends.split_at_mut(middle);
+        // Counted and checked before anything is made at its size: a sample
+        // type count of a million times a million samples must be refused,
+        // not allocated.
         let (first, second) = on_halves(
             parallel,
-            || count_locations(data, first_ranges, first_counts),
-            || count_locations(data, second_ranges, second_counts),
+            || count_locations(data, first_ranges, 0, width, first_counts),
+            || count_locations(data, second_ranges, middle, width, second_counts),
         );
         first?;
         second?;
@@ -653,10 +656,7 @@ impl<'a> Resolver<'a> {
             }
         }
         if value_count != values.len() {
-            return Err(invalid(format!(
-                "sample {number} has {value_count} values but the profile has {} sample types",
-                values.len()
-            )));
+            return Err(wrong_value_count(number, value_count, values.len()));
         }
         if locations != stack.len() {
             return Err(malformed_locations(number));
@@ -921,15 +921,21 @@ fn on_halves<A: Send, B: Send>(
 }
 
 /// Counts each sample's location ids into `counts`, so that the lists
-/// can be made at their size before anything is read into them.
+/// can be made at their size before anything is read into them, and
+/// checks that each sample has `width` values (one per sample type). The
+/// first sample is number `first`.
 fn count_locations(
     data: &[u8],
     ranges: &[Range<usize>],
+    first: usize,
+    width: usize,
     counts: &mut [usize],
 ) -> Result<(), DecodeError> {
     const LOCATION_ID: u64 = 1;
-    for (range, count) in ranges.iter().zip(counts) {
+    const VALUE: u64 = 2;
+    for (n, (range, count)) in ranges.iter().zip(counts).enumerate() {
         let bytes = &data[range.clone()];
+        let mut values = 0;
         let mut pos = 0;
         while pos < bytes.len() {
             let key = read_varint(bytes, &mut pos)?;
@@ -940,9 +946,49 @@ fn count_locations(
                     read_varint(bytes, &mut pos)?;
                     *count += 1;
                 }
+                (VALUE, 2) => values += varint_count(length_delimited(bytes, &mut pos)?),
+                (VALUE, 0) => {
+                    read_varint(bytes, &mut pos)?;
+                    values += 1;
+                }
                 (_, wire_type) => pos = skip_field(bytes, pos, wire_type)?,
             }
         }
+        if values != width {
+            return Err(wrong_value_count(first + n, values, width));
+        }
     }
     Ok(())
+}
+
+#[cold]
+fn wrong_value_count(number: usize, values: usize, width: usize) -> DecodeError {
+    invalid(format!(
+        "sample {number} has {values} values but the profile has {width} sample types"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_sample_types_times_many_samples_are_refused_before_allocating() {
+        // A million sample types and a million samples without values:
+        // 4 MB on the wire, 8 TB if every sample's values were made first.
+        const COUNT: usize = 1_000_000;
+        let mut bytes = Vec::with_capacity(4 * COUNT + 2);
+        for _ in 0..COUNT {
+            bytes.extend_from_slice(&[0x0a, 0x00]); // sample_type {}
+        }
+        for _ in 0..COUNT {
+            bytes.extend_from_slice(&[0x12, 0x00]); // sample {}
+        }
+        bytes.extend_from_slice(&[0x32, 0x00]); // string_table: ""
+        let error = decode(&bytes, DEFAULT_MAX_SIZE).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid profile: sample 0 has 0 values but the profile has 1000000 sample types"
+        );
+    }
 }

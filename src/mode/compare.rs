@@ -33,7 +33,9 @@ struct Compared {
     before: i64,
     after: i64,
     /// The differential graph's file name.
-    diff_file: String,
+    /// `None` when neither side has a value of the type to draw (a
+    /// benchmark's heap can hold nothing in use when it is written).
+    diff_file: Option<String>,
     /// The new profile's own graph, if it has samples.
     own_file: Option<String>,
     /// Per function: (flat change, cum change, flat before, cum before).
@@ -213,12 +215,20 @@ fn compare_pair(
         let difference = comparison.finish(normalize);
         let diff_file = format!("{stem}-{}-diff.svg", report::file_part(&sample_type.name));
         let options = crate::differential_options(&typed, new, base);
-        super::diff::draw(
+        let drawn_diff = super::diff::draw(
             &difference,
             &options,
             &new.input(),
             &output::Destination::File(directory.join(&diff_file)),
-        )?;
+        );
+        let diff_file = match drawn_diff {
+            Ok(()) => Some(diff_file),
+            Err(Error::Render {
+                source: crate::render::RenderError::Empty(_),
+                ..
+            }) => None,
+            Err(error) => return Err(error),
+        };
         let changes = function_changes(
             &new.profile,
             &base.profile,
@@ -401,7 +411,7 @@ fn index_html(pairs: &[Pair], notes: &[String]) -> String {
                     escape(&units::human(c.after, &c.unit)),
                     escape(&signed(change, &c.unit)),
                     escape(&change_percent(change, c.before)),
-                    image(&Some(c.diff_file.clone()), "differential flame graph"),
+                    image(&c.diff_file, "differential flame graph"),
                     image(&c.own_file, "flame graph"),
                 );
             }
@@ -452,16 +462,18 @@ fn summary_md(
         }
         for c in &pair.compared {
             let change = c.after.saturating_sub(c.before);
+            let graph = match &c.diff_file {
+                Some(file) => format!("[{file}]({file})"),
+                None => "nothing to draw".to_owned(),
+            };
             let _ = writeln!(
                 md,
-                "\n### {}: {} → {} ({}, {}) — [{}]({})\n",
+                "\n### {}: {} → {} ({}, {}) — {graph}\n",
                 report::markdown_text(&c.sample_type),
                 units::human(c.before, &c.unit),
                 units::human(c.after, &c.unit),
                 signed(change, &c.unit),
                 change_percent(change, c.before),
-                c.diff_file,
-                c.diff_file
             );
             let grew: Vec<_> = c
                 .changes

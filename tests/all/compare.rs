@@ -215,3 +215,47 @@ fn the_pull_request_job_finds_an_allocation_regression() {
         .join("out/report/mem-alloc_space-diff.svg")
         .exists());
 }
+
+#[test]
+fn a_type_with_nothing_in_use_on_either_side_is_listed_not_fatal() {
+    // A benchmark's heap profile can be written when nothing is in use:
+    // inuse_objects and inuse_space all zero, before and after.
+    let dir = tempfile::tempdir().unwrap();
+    let nothing_in_use = |name: &str, file: &str| {
+        let raw = torch::source::read_file(&profile_path(name), None, u64::MAX).unwrap();
+        let mut profile = torch::decode(&raw, torch::profile::DEFAULT_MAX_SIZE).unwrap();
+        let inuse: Vec<usize> = ["inuse_objects", "inuse_space"]
+            .iter()
+            .map(|t| profile.sample_type_index(t).unwrap())
+            .collect();
+        profile.samples.for_each_values_mut(|values| {
+            for &i in &inuse {
+                values[i] = 0;
+            }
+        });
+        let path = dir.path().join(file);
+        fs::write(&path, torch::profile::encode_gzip(&profile)).unwrap();
+        path_str(&path).to_owned()
+    };
+    let (old, new) = (
+        nothing_in_use("leak-1", "old.pb.gz"),
+        nothing_in_use("leak-3", "new.pb.gz"),
+    );
+    let out = dir.path().join("report");
+    let output = torch_in(
+        dir.path(),
+        &["-q", "--output-dir", path_str(&out), "--base", &old, &new],
+    );
+    success(&output);
+    let summary = fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("### inuse_objects: 0 → 0 (0, 0%) — nothing to draw"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("new-alloc_space-diff.svg"),
+        "the other types are drawn: {summary}"
+    );
+    assert!(out.join("new-alloc_space-diff.svg").is_file());
+    assert!(!out.join("new-inuse_objects-diff.svg").exists());
+}

@@ -361,7 +361,7 @@ impl Walk<'_> {
                 samples.prefetch_entry(ahead);
             }
             if let Some(&ahead) = order.get(position + 8) {
-                samples.prefetch_stack(ahead, 0, !self.reverse);
+                samples.prefetch_stack(ahead, !self.reverse);
             }
             let locations = samples.stack(index);
             let node = if locations.is_empty() {
@@ -459,11 +459,7 @@ impl Stacks<'_> {
                 (true, false) => u64::from(stack[stack.len() - 1 - depth]) + 1,
             }
         };
-        let ahead = |sample: usize, depth: usize, stack: bool| match stack {
-            true => samples.prefetch_stack(sample, depth, !reverse),
-            false => samples.prefetch_entry(sample),
-        };
-        sort_in_parallel(&mut order, |half| multikey_sort(half, &at, &ahead), compare);
+        sort_in_parallel(&mut order, |half| multikey_sort(half, &at), compare);
         order
     }
 
@@ -526,7 +522,7 @@ fn sort_in_parallel<T: Copy + Send>(
 /// and kept beside it: reading it means two cache misses (the item's
 /// stack is somewhere in hundreds of megabytes), and a range is
 /// partitioned several times at the same position.
-fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64, ahead: &impl Ahead) {
+fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
     const SMALL: usize = 12;
     let mut keyed: Vec<(u64, usize)> = items.iter().map(|&item| (at(item, 0), item)).collect();
     // (start, end, depth): a range of `keyed` that agrees before `depth`,
@@ -544,7 +540,7 @@ fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64, ahead: 
                 break;
             }
             depth += 1;
-            refill(part, depth, at, ahead);
+            refill(part, depth, at);
         }
         if part[0].0 == 0 && part.iter().all(|&(key, _)| key == 0) {
             // Every sequence ended here: all alike.
@@ -581,7 +577,7 @@ fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64, ahead: 
         work.push((start + above, end, depth));
         // Items that ended here are all alike.
         if pivot != 0 {
-            refill(&mut part[below..above], depth + 1, at, ahead);
+            refill(&mut part[below..above], depth + 1, at);
             work.push((start + below, start + above, depth + 1));
         }
     }
@@ -590,28 +586,10 @@ fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64, ahead: 
     }
 }
 
-/// Asks for an item's value at a depth to be fetched into the cache ahead
-/// of reading it: (item, depth, false) for what locates it, then (item,
-/// depth, true) for the value itself.
-trait Ahead: Fn(usize, usize, bool) {}
-impl<F: Fn(usize, usize, bool)> Ahead for F {}
-
-/// Sets each item's key to its value at `depth`. The items are scattered
-/// over memory: each is asked for some items ahead.
-fn refill(
-    part: &mut [(u64, usize)],
-    depth: usize,
-    at: &impl Fn(usize, usize) -> u64,
-    ahead: &impl Ahead,
-) {
-    for i in 0..part.len() {
-        if let Some(&(_, item)) = part.get(i + 16) {
-            ahead(item, depth, false);
-        }
-        if let Some(&(_, item)) = part.get(i + 8) {
-            ahead(item, depth, true);
-        }
-        part[i].0 = at(part[i].1, depth);
+/// Sets each item's key to its value at `depth`.
+fn refill(part: &mut [(u64, usize)], depth: usize, at: &impl Fn(usize, usize) -> u64) {
+    for (key, item) in part {
+        *key = at(*item, depth);
     }
 }
 
@@ -1039,7 +1017,7 @@ mod tests {
                 .map_or(0, |&value| u64::from(value) + 1)
         };
         let mut order: Vec<usize> = (0..sequences.len()).collect();
-        multikey_sort(&mut order, &at, &|_, _, _| {});
+        multikey_sort(&mut order, &at);
         let sorted: Vec<&Vec<u32>> = order.iter().map(|&i| &sequences[i]).collect();
         let mut expected: Vec<&Vec<u32>> = sequences.iter().collect();
         expected.sort();

@@ -441,29 +441,23 @@ pub fn read_file_gunzipped(
 }
 
 /// `path` opened at its start, with its size and last four bytes, if it
-/// is a regular file of gzip data. `None` sends the caller to the plain
-/// read, which reports any error.
+/// is a regular file of gzip data ([`magic_of`] peeks only at those).
+/// `None` sends the caller to the plain read, which reports any error.
 fn open_gzip_file(path: &Path) -> Option<(fs::File, u64, Option<[u8; 4]>)> {
     use std::io::{Seek, SeekFrom};
-    // Opening a FIFO waits for its writer, and its bytes can be read once:
-    // only a regular file is opened here.
-    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return None;
-    }
-    let mut file = fs::File::open(path).ok()?;
-    let metadata = file.metadata().ok()?;
-    let mut magic = [0u8; 2];
-    file.read_exact(&mut magic).ok()?;
+    let magic = magic_of(path).ok().flatten()?;
     if !crate::profile::is_gzip(&magic) {
         return None;
     }
+    let mut file = fs::File::open(path).ok()?;
+    let size = file.metadata().ok()?.len();
     let mut trailer = [0u8; 4];
     let trailer = match file.seek(SeekFrom::End(-4)) {
         Ok(_) => file.read_exact(&mut trailer).ok().map(|()| trailer),
         Err(_) => None,
     };
     file.seek(SeekFrom::Start(0)).ok()?;
-    Some((file, metadata.len(), trailer))
+    Some((file, size, trailer))
 }
 
 #[cfg(test)]

@@ -109,11 +109,6 @@ impl Samples {
         self.stack_ends.is_empty()
     }
 
-    /// Values per sample.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
     /// How many locations all the stacks hold together.
     pub fn total_locations(&self) -> usize {
         self.stacks.len()
@@ -176,17 +171,17 @@ impl Samples {
     }
 
     /// [`prefetch_entry`](Self::prefetch_entry) for the stack itself: its
-    /// location `depth` from the root (`from_root`) or from the leaf. Call
-    /// after `prefetch_entry`, whose answer this reads.
+    /// root end (`from_root`) or its leaf end. Call after
+    /// `prefetch_entry`, whose answer this reads.
     #[inline]
-    pub fn prefetch_stack(&self, index: usize, depth: usize, from_root: bool) {
+    pub fn prefetch_stack(&self, index: usize, from_root: bool) {
         if index < self.len() {
             let stack = self.stack(index);
-            let at = match from_root {
-                true => stack.len().checked_sub(depth + 1),
-                false => Some(depth).filter(|&d| d < stack.len()),
+            let end = match from_root {
+                true => stack.last(),
+                false => stack.first(),
             };
-            if let Some(location) = at.and_then(|at| stack.get(at)) {
+            if let Some(location) = end {
                 prefetch(location);
             }
         }
@@ -222,6 +217,12 @@ impl Samples {
 
     /// Adds a sample given as its parts.
     pub fn push_parts(&mut self, locations: &[u32], values: &[i64], labels: &[Label]) {
+        let set = self.label_sets.intern(labels);
+        self.push_with_set(locations, values, set);
+    }
+
+    /// [`push_parts`](Self::push_parts) with the labels' set id known.
+    fn push_with_set(&mut self, locations: &[u32], values: &[i64], set: u32) {
         if values.len() > self.width {
             self.widen(values.len());
         }
@@ -230,8 +231,16 @@ impl Samples {
         self.values.extend_from_slice(values);
         let padding = self.width - values.len();
         self.values.extend(std::iter::repeat_n(0, padding));
-        let set = self.label_sets.intern(labels);
         self.label_set.push(set);
+    }
+
+    /// The set id of `labels`: `set`, if that is what they are (an edit
+    /// that left them alone), else looked up.
+    fn set_of(&mut self, labels: &[Label], set: u32) -> u32 {
+        match labels == self.label_sets.get(set) {
+            true => set,
+            false => self.label_sets.intern(labels),
+        }
     }
 
     /// Makes room for `samples` more samples of `locations` locations in all.
@@ -296,7 +305,8 @@ impl Samples {
             if written + length > read_end || sample.values.len() != width {
                 let rest = self.tail(index + 1, read_end);
                 self.truncate(kept, written);
-                self.push_edited(&sample, set);
+                let set = self.set_of(&sample.labels, set);
+                self.push_with_set(&sample.locations, &sample.values, set);
                 for mut sample in rest.into_owned() {
                     if change(&mut sample) {
                         self.push_parts(&sample.locations, &sample.values, &sample.labels);
@@ -304,18 +314,11 @@ impl Samples {
                 }
                 return;
             }
-            let moved = written != read_start || kept != index;
-            let stack = &mut self.stacks[written..written + length];
-            if moved || stack != &sample.locations[..] {
-                stack.copy_from_slice(&sample.locations);
-            }
+            self.stacks[written..written + length].copy_from_slice(&sample.locations);
             written += length;
             self.stack_ends[kept] = written;
             self.values[kept * width..(kept + 1) * width].copy_from_slice(&sample.values);
-            self.label_set[kept] = match sample.labels[..] == *self.label_sets.get(set) {
-                true => set,
-                false => self.label_sets.intern(&sample.labels),
-            };
+            self.label_set[kept] = self.set_of(&sample.labels, set);
             kept += 1;
             read_start = read_end;
         }
@@ -349,36 +352,6 @@ impl Samples {
     /// The samples as owned records, one at a time.
     fn into_owned(self) -> impl Iterator<Item = Sample> {
         (0..self.len()).map(move |index| self.at(index).to_owned())
-    }
-
-    /// [`push`](Self::push) for [`edit`](Self::edit): a sample whose labels
-    /// did not change keeps its set without looking it up.
-    fn push_edited(&mut self, sample: &Sample, set_before: u32) {
-        let same_labels = sample.labels[..] == *self.label_sets.get(set_before);
-        if !same_labels {
-            self.push_parts(&sample.locations, &sample.values, &sample.labels);
-            return;
-        }
-        if sample.values.len() > self.width {
-            self.widen(sample.values.len());
-        }
-        self.stacks.extend_from_slice(&sample.locations);
-        self.stack_ends.push(self.stacks.len());
-        self.values.extend_from_slice(&sample.values);
-        let padding = self.width - sample.values.len();
-        self.values.extend(std::iter::repeat_n(0, padding));
-        self.label_set.push(set_before);
-    }
-
-    /// Appends `other`'s samples (stored the same way) after these.
-    pub fn append(&mut self, other: Samples) {
-        if other.width > self.width {
-            self.widen(other.width);
-        }
-        self.reserve(other.len(), other.stacks.len());
-        for sample in &other {
-            self.push_parts(sample.locations, sample.values, sample.labels);
-        }
     }
 }
 

@@ -268,6 +268,10 @@ pub fn fold_into(
     Ok(())
 }
 
+/// How many samples ahead the tree walk asks for a sample's stack and
+/// values.
+const PREFETCH_DISTANCE: usize = 16;
+
 /// The sorted walk over a profile's samples that builds a call tree: each
 /// location's frames, where a sample without a stack goes, and which way
 /// round.
@@ -344,6 +348,7 @@ impl Walk<'_> {
         let stacks = Stacks {
             profile,
             reverse: self.reverse,
+            alike: &self.frames.alike,
         };
         // The node reached after each location of the previous sample.
         let mut path: Vec<NodeId> = Vec::new();
@@ -354,16 +359,14 @@ impl Walk<'_> {
         // keeps the longest per stack, for the graph's tooltips.
         let samples = &profile.samples;
         let waited = samples.get(0).is_some_and(|s| wait_of(s.labels).is_some());
-        for (position, &index) in order.iter().enumerate() {
+        let reader = stacks.reader();
+        for (position, &(_, locations, index)) in order.iter().enumerate() {
             // Samples are visited out of memory order: ask for the next
             // ones early, or each waits on two cache misses.
-            if let Some(&ahead) = order.get(position + 16) {
-                samples.prefetch_entry(ahead);
+            if let Some(&(_, stack, ahead)) = order.get(position + PREFETCH_DISTANCE) {
+                samples.prefetch_values(ahead);
+                reader.prefetch(stack, 0);
             }
-            if let Some(&ahead) = order.get(position + 8) {
-                samples.prefetch_stack(ahead, !self.reverse);
-            }
-            let locations = samples.stack(index);
             let node = if locations.is_empty() {
                 tree.child(ROOT, self.no_stack)?
             } else {
@@ -430,127 +433,275 @@ impl PathBuilder<'_> {
 }
 
 /// The samples' stacks in the order a tree is built: root first, or leaf
-/// first for a reversed graph.
+/// first for a reversed graph; locations with the same frames count as one.
 struct Stacks<'a> {
     profile: &'a Profile,
     reverse: bool,
+    alike: &'a [u32],
 }
 
 impl Stacks<'_> {
-    /// Sample positions, sorted by stack so that neighbours share most of
-    /// their frames.
-    fn sorted(&self) -> Vec<usize> {
+    /// The samples' stacks and positions, sorted by stack so that
+    /// neighbours share most of their frames.
+    fn sorted(&self) -> Vec<Entry<'_>> {
         let samples = &self.profile.samples;
-        let mut order: Vec<usize> = (0..samples.len()).collect();
-        let reverse = self.reverse;
-        let compare = |&a: &usize, &b: &usize| {
-            let (a, b) = (samples.stack(a), samples.stack(b));
-            match reverse {
-                true => a.cmp(b),
-                false => a.iter().rev().cmp(b.iter().rev()),
-            }
-        };
-        // Location `depth` of a stack in tree order, plus one; 0 past its end.
-        let at = |sample: usize, depth: usize| -> u64 {
-            let stack = samples.stack(sample);
-            match (depth < stack.len(), reverse) {
-                (false, _) => 0,
-                (true, true) => u64::from(stack[depth]) + 1,
-                (true, false) => u64::from(stack[stack.len() - 1 - depth]) + 1,
-            }
-        };
-        sort_in_parallel(&mut order, |half| multikey_sort(half, &at), compare);
-        order
+        multikey_sort(
+            0..samples.len(),
+            |sample| samples.stack(sample),
+            &self.reader(),
+        )
+    }
+
+    /// How the sort reads the stacks.
+    fn reader(&self) -> KeyReader<'_> {
+        KeyReader::new(self.reverse, self.alike)
     }
 
     /// How many locations, in tree order, two stacks begin with alike.
     fn shared(&self, a: &[u32], b: &[u32]) -> usize {
+        let alike =
+            |(&x, &y): (&u32, &u32)| x == y || self.alike[x as usize] == self.alike[y as usize];
         match self.reverse {
-            true => a.iter().zip(b).take_while(|(x, y)| x == y).count(),
+            true => a.iter().zip(b).take_while(|&pair| alike(pair)).count(),
             false => a
                 .iter()
                 .rev()
                 .zip(b.iter().rev())
-                .take_while(|(x, y)| x == y)
+                .take_while(|&pair| alike(pair))
                 .count(),
         }
     }
 }
 
-/// Sorts `items` with `sort`, the two halves on two threads when there
-/// are enough items and cores, then merged by `compare` (the order `sort`
-/// makes).
-fn sort_in_parallel<T: Copy + Send>(
-    items: &mut Vec<T>,
-    sort: impl Fn(&mut [T]) + Sync,
-    compare: impl Fn(&T, &T) -> std::cmp::Ordering,
-) {
-    const WORTH_A_THREAD: usize = 50_000;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if items.len() < WORTH_A_THREAD || cores < 2 {
-        sort(items);
-        return;
-    }
-    let middle = items.len() / 2;
-    let (left, right) = items.split_at_mut(middle);
-    std::thread::scope(|scope| {
-        scope.spawn(|| sort(left));
-        sort(right);
-    });
-    let mut merged = Vec::with_capacity(items.len());
-    let (mut i, mut j) = (0, middle);
-    while i < middle && j < items.len() {
-        if compare(&items[j], &items[i]).is_lt() {
-            merged.push(items[j]);
-            j += 1;
-        } else {
-            merged.push(items[i]);
-            i += 1;
-        }
-    }
-    merged.extend_from_slice(&items[i..middle]);
-    merged.extend_from_slice(&items[j..]);
-    *items = merged;
+/// Reads the sort keys of stacks: several locations at a time, in tree
+/// order, each as its `alike` id plus one (0 past the end) in a field of
+/// `bits` bits, first location in the highest field. Fewer keys to read
+/// means fewer cache misses: 4 locations per key when a profile has fewer
+/// than 65,535 distinct ones, as most have.
+struct KeyReader<'a> {
+    /// The stack is read first to last (a reversed graph), not last to
+    /// first (root first: pprof stores the leaf first).
+    forward: bool,
+    /// The id a location is sorted by.
+    alike: &'a [u32],
+    /// Bits per location in a key.
+    bits: u32,
+    /// Locations per key.
+    per_key: usize,
 }
 
-/// Sorts `items` by the sequences `at(item, 0)`, `at(item, 1)`, …, in
-/// which 0 marks the end (and all that follows is 0): multikey
-/// quicksort. Stacks share long prefixes, which a comparison sort reads
-/// again in every comparison; here each partition looks at one position.
+/// A stack being sorted: its key at the depth its range is sorted on, the
+/// stack, and the sample it belongs to.
+type Entry<'s> = (u64, &'s [u32], usize);
+
+impl KeyReader<'_> {
+    fn new(forward: bool, alike: &[u32]) -> KeyReader<'_> {
+        // Ids plus one, and 0 for "ended".
+        let largest = alike
+            .iter()
+            .copied()
+            .max()
+            .map_or(1, |id| u64::from(id) + 1);
+        let bits = (u64::BITS - largest.leading_zeros()).max(1);
+        KeyReader {
+            forward,
+            alike,
+            bits,
+            per_key: (u64::BITS / bits) as usize,
+        }
+    }
+
+    /// Locations `per_key × depth` onward of `stack` in tree order, as one
+    /// number that orders as they do. A stack that ends within them has 0
+    /// in the lowest field ([`ends`](Self::ends)).
+    #[inline]
+    fn key(&self, stack: &[u32], depth: usize) -> u64 {
+        let first = self.per_key * depth;
+        let mut key = 0u64;
+        for position in first..first + self.per_key {
+            let id = match position < stack.len() {
+                false => 0,
+                true => {
+                    let location = match self.forward {
+                        true => stack[position],
+                        false => stack[stack.len() - 1 - position],
+                    };
+                    u64::from(self.alike[location as usize]) + 1
+                }
+            };
+            key = (key << self.bits) | id;
+        }
+        key
+    }
+
+    /// Whether a stack with this key ends within it.
+    #[inline]
+    fn ends(&self, key: u64) -> bool {
+        key & ((1 << self.bits) - 1) == 0
+    }
+
+    /// Brings in the cache line of the stack's locations at `depth`.
+    #[inline]
+    fn prefetch(&self, stack: &[u32], depth: usize) {
+        let position = match self.forward {
+            true => self.per_key * depth,
+            false => stack.len().wrapping_sub(1 + self.per_key * depth),
+        };
+        if let Some(location) = stack.get(position) {
+            crate::profile::prefetch(location);
+        }
+    }
+}
+
+/// `items` with their stacks (`stack_of`), sorted by stack as `reader`
+/// reads them: multikey quicksort. Stacks share long prefixes, which a comparison sort
+/// reads again in every comparison; here each partition looks at one
+/// key (a few locations).
 ///
-/// Each item's value at the position its range is sorted on is read once
-/// and kept beside it: reading it means two cache misses (the item's
-/// stack is somewhere in hundreds of megabytes), and a range is
-/// partitioned several times at the same position.
-fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
+/// With enough items and two cores, once partitioning has left no range
+/// larger than a quarter of the whole, the ranges are dealt to two
+/// threads: they are disjoint and sorted on their own, so nothing is
+/// merged afterwards.
+fn multikey_sort<'s>(
+    items: impl ExactSizeIterator<Item = usize>,
+    stack_of: impl Fn(usize) -> &'s [u32],
+    reader: &KeyReader<'_>,
+) -> Vec<Entry<'s>> {
+    const WORTH_A_THREAD: usize = 50_000;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let small = match items.len() >= WORTH_A_THREAD && cores >= 2 {
+        true => items.len() / 4,
+        false => 0,
+    };
+    multikey_sort_split(items, stack_of, reader, small)
+}
+
+/// [`multikey_sort`], dealing ranges of at most `small` items to two
+/// threads (0: all on this one).
+fn multikey_sort_split<'s>(
+    items: impl Iterator<Item = usize>,
+    stack_of: impl Fn(usize) -> &'s [u32],
+    reader: &KeyReader<'_>,
+    small: usize,
+) -> Vec<Entry<'s>> {
+    // Each item's key at the depth its range is sorted on is read once and
+    // kept beside it, with its stack: reading the key means a cache miss
+    // (the stack is somewhere in hundreds of megabytes), and a range is
+    // partitioned several times at the same depth.
+    let mut keyed: Vec<Entry<'s>> = items
+        .map(|item| {
+            let stack = stack_of(item);
+            (reader.key(stack, 0), stack, item)
+        })
+        .collect();
+    let whole = Range {
+        start: 0,
+        end: keyed.len(),
+        depth: 0,
+    };
+    let mut left = partition_ranges(&mut keyed, vec![whole], reader, small);
+    if !left.is_empty() {
+        left.sort_unstable_by_key(|range| range.start);
+        let (mine, theirs) = deal(&mut keyed, &left);
+        std::thread::scope(|scope| {
+            scope.spawn(|| sort_parts(theirs, reader));
+            sort_parts(mine, reader);
+        });
+    }
+    keyed
+}
+
+/// A range of the keyed items that agrees before key `depth`, whose keys
+/// are those at `depth`.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    start: usize,
+    end: usize,
+    depth: usize,
+}
+
+/// Keyed items, and the depth they are keyed at.
+type Part<'k, 's> = (&'k mut [Entry<'s>], usize);
+
+/// Sorts each part on its own.
+fn sort_parts(parts: Vec<Part<'_, '_>>, reader: &KeyReader<'_>) {
+    for (part, depth) in parts {
+        let whole = Range {
+            start: 0,
+            end: part.len(),
+            depth,
+        };
+        partition_ranges(part, vec![whole], reader, 0);
+    }
+}
+
+/// Cuts the `ranges` (disjoint, in order) out of `keyed` and deals them,
+/// largest first, to two lists of about equal size.
+fn deal<'k, 's>(
+    keyed: &'k mut [Entry<'s>],
+    ranges: &[Range],
+) -> (Vec<Part<'k, 's>>, Vec<Part<'k, 's>>) {
+    let mut parts = Vec::with_capacity(ranges.len());
+    let (mut rest, mut offset) = (keyed, 0);
+    for range in ranges {
+        let (_, tail) = rest.split_at_mut(range.start - offset);
+        let (part, tail) = tail.split_at_mut(range.end - range.start);
+        parts.push((part, range.depth));
+        (rest, offset) = (tail, range.end);
+    }
+    parts.sort_unstable_by_key(|(part, _)| std::cmp::Reverse(part.len()));
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    let (mut my_load, mut their_load) = (0, 0);
+    for part in parts {
+        let (list, load) = match my_load <= their_load {
+            true => (&mut mine, &mut my_load),
+            false => (&mut theirs, &mut their_load),
+        };
+        *load += part.0.len();
+        list.push(part);
+    }
+    (mine, theirs)
+}
+
+/// Partitions the `work` ranges of `keyed` until each is sorted, except
+/// that ranges of at most `small` items are set aside, unsorted, and
+/// returned. A list, not recursion: stacks may be a million deep.
+fn partition_ranges(
+    keyed: &mut [Entry<'_>],
+    mut work: Vec<Range>,
+    reader: &KeyReader<'_>,
+    small: usize,
+) -> Vec<Range> {
     const SMALL: usize = 12;
-    let mut keyed: Vec<(u64, usize)> = items.iter().map(|&item| (at(item, 0), item)).collect();
-    // (start, end, depth): a range of `keyed` that agrees before `depth`,
-    // whose keys are the values at `depth`. A list, not recursion: stacks
-    // may be a million deep.
-    let mut work = vec![(0, keyed.len(), 0)];
-    while let Some((start, end, mut depth)) = work.pop() {
+    let mut set_aside = Vec::new();
+    while let Some(range) = work.pop() {
+        let Range { start, end, depth } = range;
         let part = &mut keyed[start..end];
         if part.len() < 2 {
             continue;
         }
-        // Positions every item agrees at are skipped in one scan each.
-        while part.iter().all(|&(key, _)| key == part[0].0) {
-            if part[0].0 == 0 {
+        if part.len() <= small {
+            set_aside.push(range);
+            continue;
+        }
+        let mut depth = depth;
+        // Depths every item agrees at are skipped in one scan each.
+        while part.iter().all(|entry| entry.0 == part[0].0) {
+            if reader.ends(part[0].0) {
+                // Every stack ended here: all alike.
                 break;
             }
             depth += 1;
-            refill(part, depth, at);
+            refill(part, depth, reader);
         }
-        if part[0].0 == 0 && part.iter().all(|&(key, _)| key == 0) {
-            // Every sequence ended here: all alike.
+        if part.iter().all(|entry| entry.0 == part[0].0) {
             continue;
         }
         if part.len() <= SMALL {
             part.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0).then_with(|| match a.0 {
-                    0 => std::cmp::Ordering::Equal,
-                    _ => compare_from(a.1, b.1, depth + 1, at),
+                a.0.cmp(&b.0).then_with(|| match reader.ends(a.0) {
+                    true => std::cmp::Ordering::Equal,
+                    false => compare_from(a.1, b.1, depth + 1, reader),
                 })
             });
             continue;
@@ -573,36 +724,45 @@ fn multikey_sort(items: &mut [usize], at: &impl Fn(usize, usize) -> u64) {
                 std::cmp::Ordering::Equal => i += 1,
             }
         }
-        work.push((start, start + below, depth));
-        work.push((start + above, end, depth));
-        // Items that ended here are all alike.
-        if pivot != 0 {
-            refill(&mut part[below..above], depth + 1, at);
-            work.push((start + below, start + above, depth + 1));
+        let range = |from: usize, to: usize, depth: usize| Range {
+            start: start + from,
+            end: start + to,
+            depth,
+        };
+        work.push(range(0, below, depth));
+        work.push(range(above, part.len(), depth));
+        // Stacks that ended here are all alike.
+        if !reader.ends(pivot) {
+            refill(&mut part[below..above], depth + 1, reader);
+            work.push(range(below, above, depth + 1));
         }
     }
-    for (slot, (_, item)) in items.iter_mut().zip(keyed) {
-        *slot = item;
+    set_aside
+}
+
+/// Sets each item's key to its key at `depth`.
+fn refill(part: &mut [Entry<'_>], depth: usize, reader: &KeyReader<'_>) {
+    // The stacks are far apart in memory: ask for some ahead of time.
+    const AHEAD: usize = 8;
+    for i in 0..part.len() {
+        if let Some(ahead) = part.get(i + AHEAD) {
+            reader.prefetch(ahead.1, depth);
+        }
+        let entry = &mut part[i];
+        entry.0 = reader.key(entry.1, depth);
     }
 }
 
-/// Sets each item's key to its value at `depth`.
-fn refill(part: &mut [(u64, usize)], depth: usize, at: &impl Fn(usize, usize) -> u64) {
-    for (key, item) in part {
-        *key = at(*item, depth);
-    }
-}
-
-/// Two sequences of [`multikey_sort`] compared from `depth` on.
+/// Two stacks compared from key `depth` on.
 fn compare_from(
-    a: usize,
-    b: usize,
+    a: &[u32],
+    b: &[u32],
     mut depth: usize,
-    at: &impl Fn(usize, usize) -> u64,
+    reader: &KeyReader<'_>,
 ) -> std::cmp::Ordering {
     loop {
-        let (x, y) = (at(a, depth), at(b, depth));
-        if x != y || x == 0 {
+        let (x, y) = (reader.key(a, depth), reader.key(b, depth));
+        if x != y || reader.ends(x) {
             return x.cmp(&y);
         }
         depth += 1;
@@ -695,6 +855,11 @@ pub(crate) struct LocationFrames {
     ids: Vec<FrameId>,
     /// Per location: where its frames start in `ids`, and how many.
     spans: Vec<(usize, usize)>,
+    /// Per location: the first location with the same frames. Stacks are
+    /// sorted by these, so that stacks that differ only in their
+    /// addresses (a function called from several lines of another) sit
+    /// side by side and the tree walk never comes back to a node.
+    alike: Vec<u32>,
 }
 
 impl LocationFrames {
@@ -707,7 +872,22 @@ impl LocationFrames {
             spans.push((ids.len(), list.len()));
             ids.extend_from_slice(list);
         }
-        LocationFrames { ids, spans }
+        LocationFrames::from_spans(ids, spans)
+    }
+
+    fn from_spans(ids: Vec<FrameId>, spans: Vec<(usize, usize)>) -> LocationFrames {
+        let mut first_with: FastMap<&[FrameId], u32> = FastMap::default();
+        let alike: Vec<u32> = spans
+            .iter()
+            .enumerate()
+            .map(|(location, &(start, len))| {
+                let frames = &ids[start..start + len];
+                let location = u32::try_from(location).unwrap_or(u32::MAX);
+                *first_with.entry(frames).or_insert(location)
+            })
+            .collect();
+        drop(first_with);
+        LocationFrames { ids, spans, alike }
     }
 
     fn new(
@@ -715,6 +895,10 @@ impl LocationFrames {
         options: &FoldOptions,
         tree: &mut CallTree,
     ) -> Result<LocationFrames, TreeError> {
+        // Sorting keeps a location's id plus one in 32 bits.
+        if profile.locations.len() >= u32::MAX as usize {
+            return Err(TreeError::TooLarge);
+        }
         let mut namer = Namer {
             profile,
             options,
@@ -727,7 +911,7 @@ impl LocationFrames {
             namer.location_frames(location, tree, &mut ids)?;
             spans.push((start, ids.len() - start));
         }
-        Ok(LocationFrames { ids, spans })
+        Ok(LocationFrames::from_spans(ids, spans))
     }
 
     pub(crate) fn of(&self, location: usize) -> &[FrameId] {
@@ -989,10 +1173,9 @@ mod tests {
         assert_eq!(clean_frame_name("123"), "123");
     }
 
-    #[test]
-    fn multikey_sort_orders_as_comparing_whole_sequences() {
-        // Sequences with long shared prefixes, prefixes of each other,
-        // repeats and empty ones: a small generator, seeded for repeats.
+    /// Sequences with long shared prefixes, prefixes of each other,
+    /// repeats and empty ones: a small generator, seeded for repeats.
+    fn sequences() -> Vec<Vec<u32>> {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |below: u64| {
             state ^= state << 13;
@@ -1004,23 +1187,65 @@ mod tests {
         for _ in 0..3000 {
             let shared = next(40) as usize;
             let mut sequence: Vec<u32> = (0..shared as u32).map(|i| i % 3).collect();
-            for _ in 0..next(6) {
-                sequence.push(next(4) as u32);
+            for _ in 0..next(7) {
+                sequence.push(next(6) as u32);
             }
             sequences.push(sequence);
         }
         sequences.push(Vec::new());
+        sequences.push(vec![0; 101]);
         sequences.push(vec![0; 100]);
-        let at = |item: usize, depth: usize| {
-            sequences[item]
-                .get(depth)
-                .map_or(0, |&value| u64::from(value) + 1)
+        sequences
+    }
+
+    /// `multikey_sort_split` of `sequences`, read forward or backward,
+    /// with locations 4 and 5 sorted as 1, against a plain sort; with
+    /// small ids (21 locations per key) and large ones (2 per key).
+    fn check_multikey_sort(sequences: &[Vec<u32>], forward: bool, small: usize) {
+        for scale in [1, 1 << 22] {
+            let alike = [0, 1, 2, 3, 1, 1].map(|id| id * scale);
+            check_multikey_sort_with(sequences, &alike, forward, small);
+        }
+    }
+
+    fn check_multikey_sort_with(
+        sequences: &[Vec<u32>],
+        alike: &[u32],
+        forward: bool,
+        small: usize,
+    ) {
+        let in_tree_order = |sequence: &Vec<u32>| -> Vec<u32> {
+            let ids = sequence.iter().map(|&l| alike[l as usize]);
+            match forward {
+                true => ids.collect(),
+                false => ids.rev().collect(),
+            }
         };
-        let mut order: Vec<usize> = (0..sequences.len()).collect();
-        multikey_sort(&mut order, &at);
-        let sorted: Vec<&Vec<u32>> = order.iter().map(|&i| &sequences[i]).collect();
-        let mut expected: Vec<&Vec<u32>> = sequences.iter().collect();
+        let reader = KeyReader::new(forward, alike);
+        assert_eq!(reader.per_key, if alike[3] < 4 { 21 } else { 2 });
+        let order = multikey_sort_split(0..sequences.len(), |i| &sequences[i], &reader, small);
+        let sorted: Vec<Vec<u32>> = order
+            .iter()
+            .map(|&(_, _, i)| in_tree_order(&sequences[i]))
+            .collect();
+        let mut expected: Vec<Vec<u32>> = sequences.iter().map(in_tree_order).collect();
         expected.sort();
-        assert_eq!(sorted, expected);
+        assert_eq!(sorted, expected, "forward {forward}, small {small}");
+    }
+
+    #[test]
+    fn multikey_sort_orders_as_comparing_whole_sequences() {
+        let sequences = sequences();
+        for forward in [true, false] {
+            check_multikey_sort(&sequences, forward, 0);
+        }
+    }
+
+    #[test]
+    fn multikey_sort_on_two_threads_orders_the_same() {
+        let sequences = sequences();
+        for small in [1, 40, sequences.len() / 4] {
+            check_multikey_sort(&sequences, false, small);
+        }
     }
 }

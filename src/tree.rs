@@ -92,6 +92,10 @@ struct Node {
     frame: FrameId,
     first_child: NodeId,
     next_sibling: NodeId,
+    /// Where its values are, if samples end here; [`NO_SLOT`] if not.
+    /// Kept in the node, which the walk that adds values has just read: a
+    /// map beside the tree cost a cache miss or two per stack.
+    slot: u32,
 }
 
 /// A node with more children than this finds them through a hash map; a
@@ -119,10 +123,8 @@ pub struct CallTree {
     /// sample ends have values (134,000 of 3.5 million in a deep heap
     /// profile), so they live apart from the nodes.
     slots: Vec<i64>,
-    /// The slot of each node that has one.
-    slot_of: FastMap<NodeId, u32>,
-    /// One bit per node: it has a slot.
-    ending: Vec<u64>,
+    /// The node of each slot.
+    slot_nodes: Vec<NodeId>,
     /// What a node without a slot has: zeros.
     zeros: Vec<i64>,
     /// (parent, frame) → child, for the children of wide nodes.
@@ -146,11 +148,11 @@ impl CallTree {
                 frame: FrameId::MAX,
                 first_child: NO_NODE,
                 next_sibling: NO_NODE,
+                slot: NO_SLOT,
             }],
             columns,
             slots: Vec::new(),
-            slot_of: FastMap::default(),
-            ending: vec![0],
+            slot_nodes: Vec::new(),
             zeros: vec![0; columns],
             children: FastMap::default(),
             wide: vec![0],
@@ -226,11 +228,11 @@ impl CallTree {
             frame,
             first_child: NO_NODE,
             next_sibling: first_child,
+            slot: NO_SLOT,
         });
         self.nodes[parent as usize].first_child = child;
         if child as usize / 64 >= self.wide.len() {
             self.wide.push(0);
-            self.ending.push(0);
         }
         if self.is_wide(parent) {
             self.children.insert(child_key(parent, frame), child);
@@ -255,31 +257,19 @@ impl CallTree {
 
     /// The slot of `node`, made if it had none.
     pub fn slot(&mut self, node: NodeId) -> Slot {
-        if let Some(&slot) = self
-            .has_slot(node)
-            .then(|| self.slot_of.get(&node))
-            .flatten()
-        {
-            return Slot(slot);
+        let slot = &mut self.nodes[node as usize].slot;
+        if *slot == NO_SLOT {
+            // Fewer slots than nodes, so fewer than NO_SLOT.
+            *slot = self.slot_nodes.len() as u32;
+            self.slot_nodes.push(node);
+            self.slots.extend(std::iter::repeat_n(0, self.columns));
         }
-        let slot = u32::try_from(self.slot_of.len()).unwrap_or(NO_SLOT);
-        self.slot_of.insert(node, slot);
-        self.ending[node as usize / 64] |= 1 << (node % 64);
-        self.slots.extend(std::iter::repeat_n(0, self.columns));
-        Slot(slot)
-    }
-
-    fn has_slot(&self, node: NodeId) -> bool {
-        self.ending
-            .get(node as usize / 64)
-            .is_some_and(|bits| bits & (1 << (node % 64)) != 0)
+        Slot(*slot)
     }
 
     fn slot_index(&self, node: NodeId) -> Option<usize> {
-        match self.has_slot(node) {
-            true => self.slot_of.get(&node).map(|&slot| slot as usize),
-            false => None,
-        }
+        let slot = self.nodes.get(node as usize)?.slot;
+        (slot != NO_SLOT).then_some(slot as usize)
     }
 
     /// Adds `value` to one column of a slot.
@@ -336,14 +326,13 @@ impl CallTree {
         let nodes = nodes.min(NO_NODE as usize);
         let _ = self.nodes.try_reserve(nodes);
         let _ = self.wide.try_reserve(nodes / 64 + 1);
-        let _ = self.ending.try_reserve(nodes / 64 + 1);
     }
 
     /// Makes room for `endings` more nodes where samples end, so that the
-    /// map of their values is not rebuilt as it grows: a deep profile has
-    /// millions.
+    /// list of them is not copied again and again as it grows: a deep
+    /// profile has millions.
     pub fn reserve_endings(&mut self, endings: usize) {
-        let _ = self.slot_of.try_reserve(endings);
+        let _ = self.slot_nodes.try_reserve(endings);
     }
 
     /// Gives back the room kept for growing the values. (The nodes keep
@@ -364,19 +353,21 @@ impl CallTree {
         }
     }
 
-    /// Every node where a sample ends, in no order.
+    /// Every node where a sample ends, in the order their values were
+    /// first added.
     pub fn ending_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.slot_of.keys().copied()
+        self.slot_nodes.iter().copied()
     }
 
-    /// The values of every node where a sample ends, in no order.
+    /// The values of every node where a sample ends, in the order of
+    /// [`ending_nodes`](Self::ending_nodes).
     pub fn ending_values(&self) -> impl Iterator<Item = &[i64]> {
         self.slots.chunks_exact(self.columns.max(1))
     }
 
     /// Whether a sample ends at `node`.
     pub fn ends_here(&self, node: NodeId) -> bool {
-        self.has_slot(node)
+        self.slot_index(node).is_some()
     }
 
     pub fn columns(&self) -> usize {

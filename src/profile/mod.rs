@@ -22,6 +22,7 @@ pub use legacy::{memstats, memstats_summary, parse_memstats, MemStats};
 pub use merge::{merge, MergeError};
 pub use proto::{decode, decode_with, gunzip_from, is_gzip, DecodeError, DEFAULT_MAX_SIZE};
 pub use prune::{pruned, remove_uninteresting, simplify_func, FrameRegexError};
+pub(crate) use samples::prefetch;
 pub use samples::{SampleRef, Samples};
 
 /// What one column of sample values measures, e.g. `alloc_space` in `bytes`.

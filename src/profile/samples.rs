@@ -156,34 +156,14 @@ impl Samples {
         self.label_sets.get(self.label_set[index])
     }
 
-    /// Asks the processor to fetch where sample `index`'s stack ends and
-    /// its values into the cache, without waiting for them. Walks that
-    /// visit samples out of memory order (sorted by stack) ask a few
-    /// samples ahead; otherwise each sample costs cache misses in turn.
+    /// Asks the processor to fetch sample `index`'s values into the
+    /// cache, without waiting for them. Walks that visit samples out of
+    /// memory order (sorted by stack) ask a few samples ahead; otherwise
+    /// each sample costs a cache miss in turn.
     #[inline]
-    pub fn prefetch_entry(&self, index: usize) {
-        if index < self.len() {
-            prefetch(&self.stack_ends[index]);
-            if let Some(value) = self.values.get(index * self.width) {
-                prefetch(value);
-            }
-        }
-    }
-
-    /// [`prefetch_entry`](Self::prefetch_entry) for the stack itself: its
-    /// root end (`from_root`) or its leaf end. Call after
-    /// `prefetch_entry`, whose answer this reads.
-    #[inline]
-    pub fn prefetch_stack(&self, index: usize, from_root: bool) {
-        if index < self.len() {
-            let stack = self.stack(index);
-            let end = match from_root {
-                true => stack.last(),
-                false => stack.first(),
-            };
-            if let Some(location) = end {
-                prefetch(location);
-            }
+    pub fn prefetch_values(&self, index: usize) {
+        if let Some(value) = self.values.get(index * self.width) {
+            prefetch(value);
         }
     }
 
@@ -368,7 +348,7 @@ impl Sample {
 
 /// Asks the processor to bring `value`'s cache line in.
 #[inline]
-fn prefetch<T>(value: &T) {
+pub(crate) fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};

@@ -442,15 +442,14 @@ impl CallTree {
         let lines: Vec<bool> = (0..self.nodes.len() as NodeId)
             .map(|node| node != ROOT && has_line(node))
             .collect();
-        // below[n]: some node under n (not n itself) has a line.
-        let mut here_or_below = lines.clone();
-        self.sum_up(&mut here_or_below, |sum, child| *sum |= child);
-        let below: Vec<bool> = (0..self.nodes.len())
-            .map(|node| {
-                self.children(node as NodeId)
-                    .any(|child| here_or_below[child as usize])
-            })
-            .collect();
+        // below[n]: some node under n (not n itself) has a line. Children
+        // come after their parents, so one pass from the last node does.
+        let mut below = vec![false; self.nodes.len()];
+        for node in (0..self.nodes.len()).rev() {
+            below[node] = self
+                .children(node as NodeId)
+                .any(|child| lines[child as usize] || below[child as usize]);
+        }
         let items_of = |node: NodeId| {
             let mut items: Vec<Item> = Vec::new();
             for child in self.children(node) {

@@ -54,7 +54,7 @@ struct Pair {
 
 /// Reads both sides, pairs them, draws and writes the report.
 pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
-    let (new_sources, new_loaded) = report::load_each(&config.sources, config)?;
+    let (new_sources, mut new_loaded) = report::load_each(&config.sources, config)?;
     let (base_sources, base_loaded) = report::load_each(&config.base, config)?;
     let pairing = pair(&new_sources, &new_loaded, &base_sources, &base_loaded);
     let benchmark = new_loaded.iter().any(|l| is_benchmark(&l.profile));
@@ -62,11 +62,14 @@ pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
     let stems = report::unique_stems(&new_sources);
     let mut pairs = Vec::new();
     for ((new_index, base, how), stem) in pairing.into_iter().zip(&stems) {
-        let new = &new_loaded[new_index];
         if !config.quiet {
-            crate::progress::note(&format!("{}: {how}", new.input()));
+            let input = new_loaded[new_index].input();
+            crate::progress::note(&format!("{input}: {how}"));
         }
-        let drawn = report::draw_profile(new, stem, config, directory)?;
+        // The samples are compared with the base's after drawing.
+        let drawn =
+            report::draw_profile(&mut new_loaded[new_index], stem, config, directory, true)?;
+        let new = &new_loaded[new_index];
         let base = base.map(|b| &base_loaded[b]);
         let compared = match base {
             Some(base) => compare_pair(new, base, stem, &drawn, config, directory, normalize)?,

@@ -8,13 +8,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use crate::decorate::escape;
 use crate::fold::{FoldError, FoldOptions, SampleSelection};
 use crate::output;
 use crate::palette::Program;
-use crate::profile::{Profile, ValueType};
+use crate::profile::{Profile, Samples, ValueType};
 use crate::source::Source;
 use crate::top::{self, TopOptions};
 use crate::tree::CallTree;
@@ -47,9 +46,9 @@ pub(super) struct Drawn {
 /// `directory`, then writes the index and the summary. Nothing is written
 /// unless every source could be read.
 pub fn write_all(config: &Config, directory: &Path) -> Result<(), Error> {
-    let (sources, loaded) = load_each(&config.sources, config)?;
+    let (sources, mut loaded) = load_each(&config.sources, config)?;
     let stems = unique_stems(&sources);
-    write_report(config, directory, &loaded, &stems, &Extras::default())
+    write_report(config, directory, &mut loaded, &stems, &Extras::default())
 }
 
 /// What a report says beyond its graphs (a service snapshot's).
@@ -68,13 +67,13 @@ pub(super) struct Extras {
 pub(super) fn write_report(
     config: &Config,
     directory: &Path,
-    loaded: &[Loaded],
+    loaded: &mut [Loaded],
     stems: &[String],
     extras: &Extras,
 ) -> Result<(), Error> {
     let mut drawn = Vec::new();
-    for (profile, stem) in loaded.iter().zip(stems) {
-        drawn.push(draw_profile(profile, stem, config, directory)?);
+    for (profile, stem) in loaded.iter_mut().zip(stems) {
+        drawn.push(draw_profile(profile, stem, config, directory, false)?);
     }
     let index = index_html(&drawn, extras);
     output::write(
@@ -128,13 +127,33 @@ pub(super) fn load_each(
 /// Draws each sample type of one profile; a type whose values are all
 /// zero is listed without a graph. The top tables are worked out on a
 /// second thread while the call tree is built; then both threads draw.
+/// Unless the caller needs them again (`keep_samples`), the samples are
+/// let go before drawing: the drawings reuse their memory, which on a
+/// large profile is most of it.
 pub(super) fn draw_profile(
-    loaded: &Loaded,
+    loaded: &mut Loaded,
     stem: &str,
     config: &Config,
     directory: &Path,
+    keep_samples: bool,
 ) -> Result<Drawn, Error> {
     let input = loaded.input();
+    let (tables, tree) = std::thread::scope(|scope| {
+        let profile = &loaded.profile;
+        let helper = scope.spawn(|| top_tables(profile, &config.fold));
+        let tree = crate::fold_tree(profile, config, true, &input);
+        let tables = helper.join().expect("the top tables panicked");
+        (tables, tree)
+    });
+    let tree = tree?;
+    let tables = tables.map_err(|source| Error::Fold {
+        input: input.clone(),
+        source,
+    })?;
+    if !keep_samples {
+        loaded.profile.samples = Samples::default();
+    }
+    let loaded = &*loaded;
     let profile = &loaded.profile;
     let painter = Painter {
         loaded,
@@ -146,38 +165,17 @@ pub(super) fn draw_profile(
         file_parts: unique_names(profile.sample_types.iter().map(|t| file_part(&t.name))),
         next: AtomicUsize::new(0),
     };
-    // Set once the tree is built (`None` if that failed).
-    let tree_cell: OnceLock<Option<CallTree>> = OnceLock::new();
     // A palette kept in a file is read and written by each graph in turn.
-    let draw_in_parallel = config.consistent_palette.is_none();
-    let (tables, built, mut drawn) = std::thread::scope(|scope| {
-        let helper = scope.spawn(|| {
-            let tables = top_tables(profile, &config.fold);
-            let drawn = match tree_cell.wait() {
-                Some(tree) if draw_in_parallel => painter.draw_some(tree),
-                _ => Vec::new(),
-            };
-            (tables, drawn)
-        });
-        // Should building the tree panic, the helper must not wait forever.
-        let _unblock = Unblock(&tree_cell);
-        let tree = crate::fold_tree(profile, config, true, &input);
-        let (tree, failed) = match tree {
-            Ok(tree) => (Some(tree), None),
-            Err(error) => (None, Some(error)),
-        };
-        let tree = tree_cell.get_or_init(|| tree).as_ref();
-        let mine = tree.map(|tree| painter.draw_some(tree)).unwrap_or_default();
-        let (tables, helped) = helper.join().expect("the top tables panicked");
-        let drawn: Vec<_> = mine.into_iter().chain(helped).collect();
-        (tables, failed.map_or(Ok(()), Err), drawn)
-    });
-    built?;
-    crate::discard(tree_cell);
-    let tables = tables.map_err(|source| Error::Fold {
-        input: input.clone(),
-        source,
-    })?;
+    let mut drawn = match config.consistent_palette.is_none() {
+        true => std::thread::scope(|scope| {
+            let helper = scope.spawn(|| painter.draw_some(&tree));
+            let mine = painter.draw_some(&tree);
+            let helped = helper.join().expect("drawing panicked");
+            mine.into_iter().chain(helped).collect()
+        }),
+        false => painter.draw_some(&tree),
+    };
+    crate::discard(tree);
     drawn.sort_by_key(|&(index, _)| index);
     let graphs = drawn
         .into_iter()
@@ -199,15 +197,6 @@ pub(super) fn draw_profile(
         collected: crate::collection_time(&loaded.raws, &loaded.profile),
         graphs,
     })
-}
-
-/// Sets the tree cell, if still empty, to "no tree" when dropped.
-struct Unblock<'a>(&'a OnceLock<Option<CallTree>>);
-
-impl Drop for Unblock<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.set(None);
-    }
 }
 
 /// pprof's top table of every sample type, from one pass over the

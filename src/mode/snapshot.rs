@@ -79,7 +79,7 @@ pub fn write_all(config: &Config, url: &str, directory: &Path) -> Result<(), Err
     if loaded.is_empty() {
         return Err(Error::AllSourcesFailed { count: names.len() });
     }
-    report::write_report(config, directory, &loaded, &stems, &extras)
+    report::write_report(config, directory, &mut loaded, &stems, &extras)
 }
 
 /// Decodes, names and prepares one fetched profile.

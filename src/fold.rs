@@ -477,7 +477,7 @@ impl Stacks<'_> {
 /// order, each as its `alike` id plus one (0 past the end) in a field of
 /// `bits` bits, first location in the highest field. Fewer keys to read
 /// means fewer cache misses: 4 locations per key when a profile has fewer
-/// than 65,535 distinct ones, as most have.
+/// than 65,535 locations, as most have.
 struct KeyReader<'a> {
     /// The stack is read first to last (a reversed graph), not last to
     /// first (root first: pprof stores the leaf first).
@@ -554,9 +554,9 @@ impl KeyReader<'_> {
 }
 
 /// `items` with their stacks (`stack_of`), sorted by stack as `reader`
-/// reads them: multikey quicksort. Stacks share long prefixes, which a comparison sort
-/// reads again in every comparison; here each partition looks at one
-/// key (a few locations).
+/// reads them: multikey quicksort. Stacks share long prefixes, which a
+/// comparison sort reads again in every comparison; here each partition
+/// looks at one key (a few locations).
 ///
 /// With enough items and two cores, once partitioning has left no range
 /// larger than a quarter of the whole, the ranges are dealt to two
